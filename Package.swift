@@ -1,0 +1,38 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Numeric kernels are compiled with -O even in debug builds: unoptimised Swift arithmetic is
+/// about 150x slower and would make the tests crawl.
+let optimizeAlways: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
+let package = Package(
+  name: "MISC",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "misc", targets: ["MISCTool"]),
+    .library(name: "MISC", targets: ["MISC"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+  ],
+  targets: [
+    // C shims over the system libraries (Debian: libpng-dev, libturbojpeg0-dev).
+    .systemLibrary(name: "CPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
+    .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+
+    .target(name: "MISCImage", dependencies: ["CPNG", "CTurboJPEG"], swiftSettings: optimizeAlways),
+    .target(name: "MISCCoding", swiftSettings: optimizeAlways),
+    .target(name: "MISCMetrics", dependencies: ["MISCImage"], swiftSettings: optimizeAlways),
+    .target(name: "MISC", dependencies: ["MISCImage", "MISCCoding", "MISCMetrics"], swiftSettings: optimizeAlways),
+    .executableTarget(
+      name: "MISCTool",
+      dependencies: ["MISC", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+    ),
+
+    .testTarget(name: "MISCImageTests", dependencies: ["MISCImage"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "MISCCodingTests", dependencies: ["MISCCoding"]),
+    .testTarget(name: "MISCMetricsTests", dependencies: ["MISCMetrics"]),
+    .testTarget(name: "MISCTests", dependencies: ["MISC"]),
+    .testTarget(name: "MISCToolTests", dependencies: ["MISCTool"]),
+  ]
+)
