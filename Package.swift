@@ -10,6 +10,7 @@ let package = Package(
   platforms: [.macOS(.v14)],
   products: [
     .executable(name: "misc", targets: ["MISCTool"]),
+    .executable(name: "misc-train-text", targets: ["MISCTrainText"]),
     .library(name: "MISC", targets: ["MISC"]),
   ],
   dependencies: [
@@ -21,18 +22,23 @@ let package = Package(
     .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
 
     .target(name: "MISCImage", dependencies: ["CPNG", "CTurboJPEG"], swiftSettings: optimizeAlways),
-    .target(name: "MISCCoding", swiftSettings: optimizeAlways),
+    .target(name: "MISCCoding", resources: [.copy("Resources")], swiftSettings: optimizeAlways),
     .target(name: "MISCMetrics", dependencies: ["MISCImage"], swiftSettings: optimizeAlways),
     .target(name: "MISC", dependencies: ["MISCImage", "MISCCoding", "MISCMetrics"], swiftSettings: optimizeAlways),
+    /// Benchmarks behind `misc bench`: reference codecs, BD-rate, plots.
+    .target(name: "MISCBench", dependencies: ["MISC", "MISCImage", "MISCCoding", "MISCMetrics"], swiftSettings: optimizeAlways),
     .executableTarget(
       name: "MISCTool",
-      dependencies: ["MISC", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+      dependencies: ["MISC", "MISCBench", .product(name: "ArgumentParser", package: "swift-argument-parser")]
     ),
+    /// Builds the text coder's static model from the caption corpus.
+    .executableTarget(name: "MISCTrainText", dependencies: ["MISCCoding"], swiftSettings: optimizeAlways),
 
     .testTarget(name: "MISCImageTests", dependencies: ["MISCImage"], resources: [.copy("Fixtures")]),
     .testTarget(name: "MISCCodingTests", dependencies: ["MISCCoding"]),
     .testTarget(name: "MISCMetricsTests", dependencies: ["MISCMetrics"]),
     .testTarget(name: "MISCTests", dependencies: ["MISC"]),
+    .testTarget(name: "MISCBenchTests", dependencies: ["MISCBench"]),
     .testTarget(name: "MISCToolTests", dependencies: ["MISCTool"]),
   ]
 )

@@ -1,0 +1,1 @@
+print("misc-train-text: not built yet")
