@@ -1,12 +1,21 @@
+import Foundation
+
 /// The decoder for `RangeEncoder`. Bytes past the end of the input read as zero, which is what
 /// lets the encoder drop trailing zero bytes; `overreadBytes` tells how far past the end it went.
 public struct RangeDecoder: Sendable {
-  private let input: [UInt8]
-  private var position: Int
-  private var range: UInt32 = 0xFFFF_FFFF
-  private var code: UInt32 = 0
+  @usableFromInline let input: [UInt8]
+  @usableFromInline var position: Int
+  @usableFromInline var range: UInt32 = 0xFFFF_FFFF
+  @usableFromInline var code: UInt32 = 0
   /// Bytes requested beyond the end of the input.
-  public private(set) var overreadBytes = 0
+  public internal(set) var overreadBytes = 0
+  @usableFromInline var shifts = 0
+
+  /// Information consumed so far, in bits. The decoder's range evolves exactly as the
+  /// encoder's did, so this equals `RangeEncoder.bitCount` at the same point of the stream.
+  public var bitCount: Double {
+    Double(8 * shifts) + 32.0 - log2(Double(range))
+  }
 
   public init(_ input: [UInt8], offset: Int = 0) {
     self.input = input
@@ -76,11 +85,12 @@ public struct RangeDecoder: Sendable {
   mutating func normalize() {
     while range < (1 << 24) {
       range <<= 8
+      shifts += 1
       code = (code << 8) | UInt32(nextByte())
     }
   }
 
-  private mutating func nextByte() -> UInt8 {
+  @usableFromInline mutating func nextByte() -> UInt8 {
     if position < input.count {
       defer { position += 1 }
       return input[position]

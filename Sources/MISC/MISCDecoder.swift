@@ -1,0 +1,107 @@
+import MISCCoding
+import MISCImage
+
+/// What a decode produced, and how.
+public struct Reconstruction: Sendable {
+  /// The decoded image, at the original's size.
+  public var image: Image
+  /// I_ref: the thumbnail upsampled (bicubic) to the original's size.
+  public var reference: Image
+  public var file: Container.Decoded
+  /// The seed the passes derived their seeds from (the file's, or an override).
+  public var seed: UInt32
+  /// The passes run, in order.
+  public var passes: [RestorePass]
+}
+
+/// Progress of a decode: pass `index` of `count` is about to run. Return `false` to cancel.
+public typealias DecodeProgress = @Sendable (_ index: Int, _ count: Int, _ pass: RestorePass) -> Bool
+
+/// A decode was cancelled, or its restorer broke the contract.
+public enum DecodeError: Error, CustomStringConvertible, Sendable {
+  case cancelled
+  case restorerReturnedWrongSize(expected: (Int, Int), got: (Int, Int))
+
+  public var description: String {
+    switch self {
+    case .cancelled: return "the decode was cancelled"
+    case let .restorerReturnedWrongSize(e, g):
+      return "the restorer returned a \(g.0)x\(g.1) image for a \(e.0)x\(e.1) condition"
+    }
+  }
+}
+
+/// The decoder pipeline: `.misc` bytes → I_ref → item passes (eq. 7) → final pass (eq. 8).
+public struct MISCDecoder: Sendable {
+  /// Runs the diffusion passes; the embedded `BicubicRestorer` leaves I_ref as it is.
+  public var restorer: any Restorer
+  public var schedule: DecodeSchedule
+  /// Files whose image is larger than this are refused before anything is allocated.
+  public var maxPixels: Int
+
+  public init(restorer: any Restorer = BicubicRestorer(), schedule: DecodeSchedule = DecodeSchedule(),
+              maxPixels: Int = Container.defaultMaxPixels) {
+    self.restorer = restorer
+    self.schedule = schedule
+    self.maxPixels = maxPixels
+  }
+
+  public func decode(_ bytes: [UInt8], seed: UInt32? = nil, progress: DecodeProgress? = nil) async throws -> Reconstruction {
+    let file = try Container.decode(bytes, maxPixels: maxPixels)
+    let contents = file.contents
+    let reference = Self.reference(contents)
+    let seed = seed ?? file.seed
+    let passes = plan(contents, seed: seed)
+
+    var current = reference
+    for (index, pass) in passes.enumerated() {
+      if let progress, !progress(index, passes.count, pass) { throw DecodeError.cancelled }
+      let restored = try await restorer.restore(current, pass)
+      guard restored.width == current.width, restored.height == current.height else {
+        throw DecodeError.restorerReturnedWrongSize(expected: (current.width, current.height), got: (restored.width, restored.height))
+      }
+      switch pass.kind {
+      case let .item(itemIndex):
+        // eq. 7: keep the pass's result only inside the item's map.
+        let map = contents.items[itemIndex].map!
+        let mask = ItemMask.render(map, width: current.width, height: current.height,
+                                   featherRadius: featherRadius(map, width: current.width, height: current.height))
+        current = ItemMask.blend(restored, over: current, mask: mask)
+      case .final:
+        current = restored
+      }
+    }
+    return Reconstruction(image: current, reference: reference, file: file, seed: seed, passes: passes)
+  }
+
+  /// The passes of a file, in the paper's order: one per item that has a map and a detail,
+  /// then the final pass.
+  public func plan(_ contents: Container.Contents, seed: UInt32) -> [RestorePass] {
+    var passes: [RestorePass] = []
+    for (index, item) in contents.items.enumerated() where item.map != nil && !item.detail.isEmpty {
+      passes.append(RestorePass(
+        kind: .item(index: index), prompt: item.detail, negativePrompt: schedule.itemNegativePrompt,
+        steps: schedule.itemSteps, guidanceScale: schedule.itemGuidanceScale, strength: schedule.strength,
+        seed: DecodeSchedule.passSeed(fileSeed: seed, index: index), colorFix: false))
+    }
+    passes.append(RestorePass(
+      kind: .final, prompt: schedule.finalPrompt(overview: contents.overview), negativePrompt: schedule.finalNegativePrompt,
+      steps: schedule.finalSteps, guidanceScale: schedule.finalGuidanceScale, strength: schedule.strength,
+      seed: DecodeSchedule.passSeed(fileSeed: seed, index: Container.maxItems), colorFix: schedule.colorFix))
+    return passes
+  }
+
+  /// I_ref: the thumbnail upsampled to the image's size; mid-grey when the file has none.
+  public static func reference(_ contents: Container.Contents) -> Image {
+    guard let t = contents.thumbnail else {
+      return Image(width: contents.width, height: contents.height, fill: (128, 128, 128))
+    }
+    let thumbnail = Image(width: t.width, height: t.height, pixels: t.rgb)
+    return Resample.bicubic(thumbnail, width: contents.width, height: contents.height)
+  }
+
+  private func featherRadius(_ map: BinaryMap, width: Int, height: Int) -> Int {
+    let cell = Double(min(width / map.width, height / map.height))
+    return Int((schedule.featherCells * cell).rounded())
+  }
+}

@@ -1,0 +1,34 @@
+/// Why bytes could not be read as a `.misc` file.
+public enum ContainerError: Error, CustomStringConvertible, Sendable, Equatable {
+  case empty
+  case notMISC(firstByte: UInt8)
+  case unsupportedVersion(Int)
+  case truncated(length: Int)
+  case checksumMismatch(stored: UInt16, computed: UInt16)
+  case imageTooLarge(width: Int, height: Int, limit: Int)
+  case invalid(CodingError)
+
+  public var description: String {
+    switch self {
+    case .empty:
+      return "the file is empty"
+    case let .notMISC(byte):
+      return "not a .misc file (first byte 0x\(String(byte, radix: 16, uppercase: true)), expected 0xB1)"
+    case let .unsupportedVersion(v):
+      return "format version \(v) is not supported by this decoder (it reads version \(Container.version))"
+    case let .truncated(length):
+      return "the file is truncated (\(length) bytes; a .misc file has at least \(Container.headerLength))"
+    case let .checksumMismatch(stored, computed):
+      return "the file is corrupt: check value 0x\(hex(stored)) stored, 0x\(hex(computed)) computed"
+    case let .imageTooLarge(w, h, limit):
+      return "the image is \(w)x\(h), above the limit of \(limit) pixels"
+    case let .invalid(error):
+      return "the file is corrupt: \(error)"
+    }
+  }
+}
+
+private func hex(_ v: UInt16) -> String {
+  let s = String(v, radix: 16, uppercase: true)
+  return String(repeating: "0", count: 4 - s.count) + s
+}

@@ -1,0 +1,8 @@
+import ArgumentParser
+
+struct Bench: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Measure the codec against reference codecs on a dataset.",
+    subcommands: []
+  )
+}

@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import MISC
+import MISCCoding
+import MISCImage
+
+struct Encode: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Compress images into .misc files.",
+    discussion: """
+      Without --semantics the file carries the thumbnail only (no describer is configured in \
+      this build). The rate is MISC-1 (0.0225 bpp) unless --level or --bpp says otherwise; \
+      the file never exceeds it.
+      """
+  )
+
+  @Argument(help: "Images to encode (PNG or JPEG).")
+  var inputs: [String]
+
+  @Option(name: .shortAndLong, help: "Output file (only with a single input).")
+  var output: String?
+
+  @Option(name: .customLong("out-dir"), help: "Directory for the outputs, named <input>.misc (default: beside each input).")
+  var outDir: String?
+
+  @Option(help: "Preset level: 1 (0.0225 bpp), 2 (0.03 bpp), 3 (0.047 bpp, no items or maps).")
+  var level: Int?
+
+  @Option(help: "Target bits per pixel of the whole file, e.g. 0.02 (instead of --level).")
+  var bpp: Double?
+
+  @Option(help: "Semantics JSON (schema in the README); a directory holds <input>.json per input.")
+  var semantics: String?
+
+  @Option(name: .customLong("max-pixels"), help: "Refuse larger images before decoding them.")
+  var maxPixels: Int = ImageIO.defaultMaxPixels
+
+  @Flag(help: "Print one JSON object per file on stdout instead of the text report.")
+  var json = false
+
+  func validate() throws {
+    if output != nil && inputs.count > 1 { throw ValidationError("-o/--output takes a single input; use --out-dir for several") }
+    if output != nil && outDir != nil { throw ValidationError("give -o/--output or --out-dir, not both") }
+    if level != nil && bpp != nil { throw ValidationError("give --level or --bpp, not both") }
+    if let level, Level(rawValue: level) == nil { throw ValidationError("--level must be 1, 2 or 3 (got \(level))") }
+    if let bpp, !RateTarget.bitsPerPixelRange.contains(bpp) {
+      throw ValidationError("--bpp must be within \(RateTarget.bitsPerPixelRange.lowerBound)...\(RateTarget.bitsPerPixelRange.upperBound) (got \(bpp))")
+    }
+    if maxPixels < 1 { throw ValidationError("--max-pixels must be positive") }
+  }
+
+  var target: RateTarget {
+    if let bpp { return .bitsPerPixel(bpp) }
+    return .level(Level(rawValue: level ?? 1)!)
+  }
+
+  func run() async throws {
+    try OutputPath.checkDirectory(outDir)
+    let encoder = MISCEncoder(configuration: EncoderConfiguration(target: target))
+    if semantics == nil && !json {
+      Console.note("note: no --semantics given and no describer configured: encoding the thumbnail only")
+    }
+    do {
+      try await Batch(verb: "encoding", inputs: inputs).run { input in
+        let loaded = try ImageIO.read(path: input, maxPixels: maxPixels)
+        for notice in loaded.notices { Console.note("note: \(notice)") }
+        let given = try semanticsFor(input)
+        let result = try await encoder.encode(loaded.image, semantics: given)
+        let path = OutputPath.resolve(input: input, explicit: output, directory: outDir, suffix: ".misc")
+        try writeFileAtomically(result.bytes, to: path)
+        report(result, input: input, output: path, image: loaded.image)
+      }
+    } catch let error as ExitCodeError {
+      throw ExitCode(error.code)
+    }
+  }
+
+  private func semanticsFor(_ input: String) throws -> Semantics? {
+    guard let semantics else { return nil }
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: semantics, isDirectory: &isDirectory) else {
+      throw CLIError("\(semantics): no such semantics file")
+    }
+    if isDirectory.boolValue {
+      let stem = URL(fileURLWithPath: input).deletingPathExtension().lastPathComponent
+      let path = URL(fileURLWithPath: semantics).appendingPathComponent(stem + ".json").path
+      return FileManager.default.fileExists(atPath: path) ? try Semantics.load(path: path) : nil
+    }
+    return try Semantics.load(path: semantics)
+  }
+
+  private func report(_ result: EncodeResult, input: String, output: String, image: Image) {
+    for notice in result.notices { Console.note("note: \(input): \(notice)") }
+    let texts = [result.semantics.overview] + result.semantics.items.flatMap { [$0.name, $0.detail] }
+    let layers = LayerReport(fileBytes: result.bytes.count, width: image.width, height: image.height,
+                             layers: result.layers, words: wordCount(texts))
+    let thumbnail = result.thumbnailSize.map { "\($0.width)x\($0.height) q\(result.thumbnailQuality ?? 0)" } ?? "none"
+    if json {
+      let record = EncodeRecord(input: input, output: output, width: image.width, height: image.height,
+                                budgetBytes: result.budgetBytes, thumbnail: thumbnail,
+                                referencePSNR: result.referencePSNR, report: layers)
+      Console.out(JSONLine.encode(record))
+      return
+    }
+    Console.out("\(input) -> \(output): \(result.bytes.count) B, \(format(layers.bitsPerPixel, 4)) bpp (budget \(result.budgetBytes) B); thumbnail \(thumbnail), I_ref PSNR \(format(result.referencePSNR, 2)) dB")
+    for line in layers.lines { Console.out(line) }
+  }
+}
+
+struct EncodeRecord: Codable {
+  var input: String
+  var output: String
+  var width: Int
+  var height: Int
+  var budgetBytes: Int
+  var thumbnail: String
+  var referencePSNR: Double
+  var report: LayerReport
+}
+
+/// Compact JSON with sorted keys, one object per line.
+enum JSONLine {
+  static func encode<T: Encodable>(_ value: T, pretty: Bool = false) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+    guard let data = try? encoder.encode(value) else { return "{}" }
+    return String(decoding: data, as: UTF8.self)
+  }
+}
