@@ -18,6 +18,9 @@ public enum Container {
   /// The default limit on decoded pixels, checked before anything is allocated.
   public static let defaultMaxPixels = 100_000_000
   public static let maxItems = 3
+  /// Readers refuse larger files: the largest legal file (a 256x256 thumbnail at the finest
+  /// quality and 4 KiB strings) is far below this.
+  public static let maxFileBytes = 1 << 24
 
   /// One named item (paper: T_n[j], T_d[j], M[j]).
   public struct Item: Sendable, Hashable {

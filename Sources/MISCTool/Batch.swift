@@ -18,7 +18,8 @@ struct Batch {
         try await body(input)
       } catch {
         if showProgress { Console.progress(nil) }
-        Console.error("\(input): \(Console.describe(error))")
+        let message = Console.describe(error)
+        Console.error(message.hasPrefix(input) ? message : "\(input): \(message)")
         failures.append((input, error))
       }
     }

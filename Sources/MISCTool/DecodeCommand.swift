@@ -41,7 +41,7 @@ struct Decode: AsyncParsableCommand {
     Console.note("note: restorer: \(decoder.restorer.name)")
     do {
       try await Batch(verb: "decoding", inputs: inputs).run { input in
-        let bytes = try readFileBytes(input)
+        let bytes = try readFileBytes(input, maxBytes: Container.maxFileBytes)
         let result = try await decoder.decode(bytes, seed: seed)
         let path = OutputPath.resolve(input: input, explicit: output, directory: outDir,
                                       suffix: outDir == nil ? ".decoded.png" : ".png")

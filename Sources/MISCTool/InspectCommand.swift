@@ -16,7 +16,7 @@ struct Inspect: AsyncParsableCommand {
   var json = false
 
   func run() async throws {
-    let bytes = try readFileBytes(input)
+    let bytes = try readFileBytes(input, maxBytes: Container.maxFileBytes)
     let file: Container.Decoded
     do {
       file = try Container.decode(bytes)
