@@ -15,6 +15,8 @@ let package = Package(
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    // Tests only: a small HTTP server for the fake model servers on 127.0.0.1.
+    .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
   ],
   targets: [
     // C shims over the system libraries (Debian: libpng-dev, libturbojpeg0-dev).
@@ -37,7 +39,7 @@ let package = Package(
     .testTarget(name: "MISCImageTests", dependencies: ["MISCImage"], resources: [.copy("Fixtures")]),
     .testTarget(name: "MISCCodingTests", dependencies: ["MISCCoding"]),
     .testTarget(name: "MISCMetricsTests", dependencies: ["MISCMetrics"]),
-    .testTarget(name: "MISCTests", dependencies: ["MISC"]),
+    .testTarget(name: "MISCTests", dependencies: ["MISC", .product(name: "FlyingFox", package: "FlyingFox")]),
     .testTarget(name: "MISCBenchTests", dependencies: ["MISCBench"]),
     .testTarget(name: "MISCToolTests", dependencies: ["MISCTool"]),
   ]
