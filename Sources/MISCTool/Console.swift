@@ -22,7 +22,7 @@ enum Console {
 
   /// An error as one readable line: our errors describe themselves.
   static func describe(_ error: any Error) -> String {
-    if let error = error as? CustomStringConvertible { return error.description }
-    return error.localizedDescription
+    if let error = error as? LocalizedError, let description = error.errorDescription { return description }
+    return String(describing: error)
   }
 }
