@@ -22,11 +22,14 @@ let package = Package(
     // C shims over the system libraries (Debian: libpng-dev, libturbojpeg0-dev).
     .systemLibrary(name: "CPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
     .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+    .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
     .target(name: "MISCImage", dependencies: ["CPNG", "CTurboJPEG"], swiftSettings: optimizeAlways),
     .target(name: "MISCCoding", resources: [.copy("Resources")], swiftSettings: optimizeAlways),
+    /// CPU inference: tensors, BLAS-backed ops, safetensors, CLIP, its tokenizer, CLIP Surgery.
+    .target(name: "MISCNeural", dependencies: ["COpenBLAS", "MISCImage"], swiftSettings: optimizeAlways),
     .target(name: "MISCMetrics", dependencies: ["MISCImage"], swiftSettings: optimizeAlways),
-    .target(name: "MISC", dependencies: ["MISCImage", "MISCCoding", "MISCMetrics"], swiftSettings: optimizeAlways),
+    .target(name: "MISC", dependencies: ["MISCImage", "MISCCoding", "MISCMetrics", "MISCNeural"], swiftSettings: optimizeAlways),
     /// Benchmarks behind `misc bench`: reference codecs, BD-rate, plots.
     .target(name: "MISCBench", dependencies: ["MISC", "MISCImage", "MISCCoding", "MISCMetrics"], swiftSettings: optimizeAlways),
     .executableTarget(
@@ -39,6 +42,7 @@ let package = Package(
     .testTarget(name: "MISCImageTests", dependencies: ["MISCImage"], resources: [.copy("Fixtures")]),
     .testTarget(name: "MISCCodingTests", dependencies: ["MISCCoding"]),
     .testTarget(name: "MISCMetricsTests", dependencies: ["MISCMetrics"]),
+    .testTarget(name: "MISCNeuralTests", dependencies: ["MISCNeural"], resources: [.copy("Fixtures")]),
     .testTarget(name: "MISCTests", dependencies: ["MISC", .product(name: "FlyingFox", package: "FlyingFox")]),
     .testTarget(name: "MISCBenchTests", dependencies: ["MISCBench"]),
     .testTarget(name: "MISCToolTests", dependencies: ["MISCTool"]),

@@ -9,6 +9,7 @@ case "${1:-build}" in
   build)
     pkg-config --exists libpng16 2>/dev/null || need+=(libpng-dev)
     pkg-config --exists libturbojpeg 2>/dev/null || need+=(libturbojpeg0-dev)
+    pkg-config --exists openblas 2>/dev/null || need+=(libopenblas-dev)
     command -v pkg-config >/dev/null || need+=(pkg-config)
     ;;
   bench)

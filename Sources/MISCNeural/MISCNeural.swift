@@ -1,0 +1,1 @@
+/// CPU inference for the map encoder: knows nothing of codecs.
