@@ -8,9 +8,10 @@ struct Encode: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Compress images into .misc files.",
     discussion: """
-      Without --semantics the file carries the thumbnail only (no describer is configured in \
-      this build). The rate is MISC-1 (0.0225 bpp) unless --level or --bpp says otherwise; \
-      the file never exceeds it.
+      The semantics come from --semantics, else from the LMM when one is configured (--lmm-model \
+      or MISC_LMM_MODEL; see `misc describe` and docs/LMM.md); with neither, the file carries \
+      the thumbnail only. The rate is MISC-1 (0.0225 bpp) unless --level or --bpp says \
+      otherwise; the file never exceeds it.
       """
   )
 
@@ -38,6 +39,9 @@ struct Encode: AsyncParsableCommand {
   @Flag(help: "Print one JSON object per file on stdout instead of the text report.")
   var json = false
 
+  @OptionGroup(title: "LMM (describes the images when no --semantics is given)")
+  var lmm: LMMOptions
+
   func validate() throws {
     if output != nil && inputs.count > 1 { throw ValidationError("-o/--output takes a single input; use --out-dir for several") }
     if output != nil && outDir != nil { throw ValidationError("give -o/--output or --out-dir, not both") }
@@ -56,19 +60,23 @@ struct Encode: AsyncParsableCommand {
 
   func run() async throws {
     try OutputPath.checkDirectory(outDir)
-    let encoder = MISCEncoder(configuration: EncoderConfiguration(target: target))
-    if semantics == nil && !json {
-      Console.note("note: no --semantics given and no describer configured: encoding the thumbnail only")
+    // --semantics wins; otherwise a configured LMM describes each image (its failure fails that image).
+    let words = (level.flatMap(Level.init(rawValue:)) ?? .misc1).overviewWords
+    let describer = semantics == nil ? try lmm.describer(overviewWords: words) : nil
+    let encoder = MISCEncoder(configuration: EncoderConfiguration(target: target), describer: describer)
+    if semantics == nil && describer == nil && !json {
+      Console.note("note: no --semantics and no LMM configured: encoding the thumbnail only; to describe images, \(LMMOptions.howTo)")
     }
+    let command = self
     do {
-      try await Batch(verb: "encoding", inputs: inputs).run { input in
-        let loaded = try ImageIO.read(path: input, maxPixels: maxPixels)
+      try await Batch(verb: "encoding", inputs: inputs, jobs: lmm.jobs).run { input in
+        let loaded = try ImageIO.read(path: input, maxPixels: command.maxPixels)
         for notice in loaded.notices { Console.note("note: \(notice)") }
-        let given = try semanticsFor(input)
+        let given = try command.semanticsFor(input)
         let result = try await encoder.encode(loaded.image, semantics: given)
-        let path = OutputPath.resolve(input: input, explicit: output, directory: outDir, suffix: ".misc")
+        let path = OutputPath.resolve(input: input, explicit: command.output, directory: command.outDir, suffix: ".misc")
         try writeFileAtomically(result.bytes, to: path)
-        report(result, input: input, output: path, image: loaded.image)
+        command.report(result, input: input, output: path, image: loaded.image)
       }
     } catch let error as ExitCodeError {
       throw ExitCode(error.code)
