@@ -1,92 +1,186 @@
-/// The thumbnail codec: a lossy, header-free codec for tiny RGB images (1...256 per side).
+/// The thumbnail codec: a lossy, header-free transform codec for tiny RGB images (1...256 a side).
 ///
-/// Placeholder of the foundation issue: the paper's pixel path (uniform quantisation of each
-/// channel) with MED prediction and adaptive arithmetic coding of the residuals. The quality
-/// index is coded in the stream; the dimensions come from the container.
+/// YCoCg colour, an integer CDF 9/7 wavelet normalised so one step size is MSE-optimal, dead-zone
+/// quantisation with rate-distortion pruning, and context-adaptive binary arithmetic coding of the
+/// coefficients (`CoefficientCoder`). The stream starts with the quality index; the dimensions
+/// come from the container. Decoding is integer-only: the same bytes give the same pixels anywhere.
 public enum ThumbnailCodec {
   /// Quality indices run `0..<qualityLevels`; higher spends more bytes for a better image.
-  public static let qualityLevels = 8
+  public static let qualityLevels = 64
   /// The largest side the codec accepts.
   public static let maxSide = 256
 
-  private static let steps: [Int] = [48, 36, 28, 22, 16, 12, 8, 5]
+  static let qualityBits = 6
+  /// Luma quantiser step per quality index, in 1/16 of a pixel level: 160 · 2^(−q/11).
+  static let lumaSteps: [Int] = [
+    2560, 2404, 2257, 2119, 1990, 1868, 1754, 1647, 1546, 1452, 1363, 1280, 1202, 1128, 1060, 995,
+    934, 877, 823, 773, 726, 682, 640, 601, 564, 530, 497, 467, 439, 412, 387, 363,
+    341, 320, 300, 282, 265, 249, 234, 219, 206, 193, 181, 170, 160, 150, 141, 132,
+    124, 117, 110, 103, 97, 91, 85, 80, 75, 71, 66, 62, 58, 55, 51, 48,
+  ]
+  /// Chroma steps relative to luma, in 1/16: they weigh each plane's error by its share of the RGB error.
+  static let coStepScale = 39
+  static let cgStepScale = 32
+  /// Detail coefficients are reconstructed this far (in 1/16 of a step) below `level · step`.
+  static let reconstructionBias = 0
+  /// The dead-zone quantiser's rounding offset, in 1/16 of a step (decides which bands are coded).
+  static let deadZoneRounding = 5
+  /// The low band's step relative to the detail step, in 1/16.
+  static let lowStepScale = 16
+  /// The low band's coarsest step: coarser ones make the picture jump erratically between qualities.
+  static let lowStepLimit = 1600
+  /// Wavelet levels relative to `SubbandLayout.defaultLevels` (a 4×4 low band beats 2×2).
+  static let levelOffset = -1
+  /// The rate-distortion multiplier, per squared luma step: encoder-side only.
+  static let lambdaScale = 0.1
+  /// Samples are carried with 4 fractional bits through the transform.
+  static let precisionBits = 4
+
+  static func levels(width: Int, height: Int) -> Int {
+    max(0, SubbandLayout.defaultLevels(width: width, height: height) + levelOffset)
+  }
+
+  /// The quantiser steps of the three planes (Y, Co, Cg) at `quality`.
+  static func steps(quality: Int) -> [Int] {
+    let luma = lumaSteps[quality]
+    return [luma, max(1, (luma * coStepScale) >> 4), max(1, (luma * cgStepScale) >> 4)]
+  }
 
   public static func encode(rgb: [UInt8], width: Int, height: Int, quality: Int, to encoder: inout RangeEncoder) {
-    precondition(rgb.count == width * height * 3 && (0..<qualityLevels).contains(quality))
-    encoder.encodeBits(UInt32(quality), count: 3)
-    let step = steps[quality]
-    var state = ResidualModels()
-    var recon = [Int](repeating: 0, count: rgb.count)
-    for y in 0..<height {
-      for x in 0..<width {
-        for c in 0..<3 {
-          let i = (y * width + x) * 3 + c
-          let pred = predict(recon, x, y, c, width)
-          let r = (Int(rgb[i]) - pred)
-          let q = r >= 0 ? (r + step / 2) / step : -((-r + step / 2) / step)
-          state.encode(q, channel: c, to: &encoder)
-          recon[i] = min(255, max(0, pred + q * step))
-        }
-      }
+    _ = encode(rgb: rgb, width: width, height: height, quality: quality, to: &encoder, coder: initialCoder(quality: quality))
+  }
+
+  /// The context models at the start of a stream of quality `quality`: trained priors.
+  static func initialCoder(quality: Int) -> CoefficientCoder {
+    let count = CoefficientCoder.modelCount
+    let bucket = quality * ThumbnailPriors.buckets / qualityLevels
+    guard ThumbnailPriors.table.count == ThumbnailPriors.buckets * count else { return CoefficientCoder() }
+    return CoefficientCoder(priors: ThumbnailPriors.table[bucket * count ..< (bucket + 1) * count], confidence: priorConfidence)
+  }
+
+  /// How many observations the trained priors count for before adaptation settles.
+  static let priorConfidence: UInt8 = 14
+
+  /// Encodes with the given starting models; returns the models' final state (for training priors).
+  static func encode(rgb: [UInt8], width: Int, height: Int, quality: Int, to encoder: inout RangeEncoder,
+                     coder initial: CoefficientCoder) -> CoefficientCoder {
+    precondition(width >= 1 && height >= 1 && width <= maxSide && height <= maxSide, "thumbnail size out of range")
+    precondition(rgb.count == width * height * 3, "pixel count does not match the size")
+    precondition((0..<qualityLevels).contains(quality), "quality index out of range")
+    encoder.encodeBits(UInt32(quality), count: qualityBits)
+    let layout = SubbandLayout(width: width, height: height, levels: levels(width: width, height: height))
+    var planes = forwardColour(rgb, count: width * height)
+    for c in 0..<3 {
+      Wavelet97.forward(&planes[c], width: width, height: height, levels: layout.levels)
     }
+    let steps = steps(quality: quality)
+    var q = (0..<3).map { quantise(planes[$0], step: steps[$0], layout: layout) }
+    let search = RateDistortionSearch(
+      original: planes, steps: steps, biases: steps.map { ($0 * reconstructionBias) >> 4 },
+      weights: [1, 0.5 / 3, 0.75 / 3],
+      lambda: lambdaScale * Double(steps[0] * steps[0]))
+    var io = EncodingIO(encoder: encoder)
+    var coder = initial
+    _ = coder.code(&io, &q, layout: layout, search: search)
+    encoder = io.encoder
+    return coder
   }
 
   public static func decode(width: Int, height: Int, from decoder: inout RangeDecoder) throws -> [UInt8] {
-    guard width > 0, height > 0, width <= maxSide, height <= maxSide else {
+    guard width >= 1, height >= 1, width <= maxSide, height <= maxSide else {
       throw CodingError("thumbnail", "size \(width)x\(height) is outside 1...\(maxSide)")
     }
-    let quality = Int(decoder.decodeBits(count: 3))
-    let step = steps[quality]
-    var state = ResidualModels()
-    var recon = [Int](repeating: 0, count: width * height * 3)
-    for y in 0..<height {
-      for x in 0..<width {
-        for c in 0..<3 {
-          let i = (y * width + x) * 3 + c
-          let pred = predict(recon, x, y, c, width)
-          let q = state.decode(channel: c, from: &decoder)
-          recon[i] = min(255, max(0, pred + q * step))
-        }
+    let quality = Int(decoder.decodeBits(count: qualityBits))
+    guard quality < qualityLevels else {
+      throw CodingError("thumbnail", "quality index \(quality) is outside 0..<\(qualityLevels)")
+    }
+    let layout = SubbandLayout(width: width, height: height, levels: levels(width: width, height: height))
+    var q = [[Int]](repeating: [Int](repeating: 0, count: width * height), count: 3)
+    var io = DecodingIO(decoder: decoder)
+    var coder = initialCoder(quality: quality)
+    let ok = coder.code(&io, &q, layout: layout)
+    decoder = io.decoder
+    guard ok else { throw CodingError("thumbnail", "corrupt coefficient data") }
+    return reconstruct(q, layout: layout, steps: steps(quality: quality))
+  }
+
+  /// Dequantise, inverse-transform and convert the quantised planes back to RGB.
+  static func reconstruct(_ q: [[Int]], layout: SubbandLayout, steps: [Int]) -> [UInt8] {
+    var planes = (0..<3).map { dequantise(q[$0], step: steps[$0], layout: layout) }
+    for c in 0..<3 {
+      Wavelet97.inverse(&planes[c], width: layout.width, height: layout.height, levels: layout.levels)
+    }
+    return inverseColour(planes, count: layout.width * layout.height)
+  }
+
+  /// Dead-zone quantiser: rounds magnitudes with an offset of `deadZoneRounding`/16 of a step.
+  /// The low band is rounded to the nearest level of its own, finer step.
+  static func quantise(_ plane: [Int], step: Int, layout: SubbandLayout) -> [Int] {
+    let lowStep = lowBandStep(step)
+    var q = [Int](repeating: 0, count: plane.count)
+    for y in 0..<layout.height {
+      for x in 0..<layout.width {
+        let i = y * layout.width + x
+        let low = x < layout.lowWidth && y < layout.lowHeight
+        let m = low
+          ? (2 * abs(plane[i]) + lowStep) / (2 * lowStep)
+          : (abs(plane[i]) * 16 + deadZoneRounding * step) / (16 * step)
+        q[i] = plane[i] < 0 ? -m : m
       }
     }
-    return recon.map { UInt8($0) }
+    return q
   }
 
-  /// LOCO-I's median edge detector over already-decoded neighbours.
-  private static func predict(_ p: [Int], _ x: Int, _ y: Int, _ c: Int, _ width: Int) -> Int {
-    let a = x > 0 ? p[(y * width + x - 1) * 3 + c] : (y > 0 ? p[((y - 1) * width + x) * 3 + c] : 128)
-    let b = y > 0 ? p[((y - 1) * width + x) * 3 + c] : a
-    let d = (x > 0 && y > 0) ? p[((y - 1) * width + x - 1) * 3 + c] : b
-    if d >= max(a, b) { return min(a, b) }
-    if d <= min(a, b) { return max(a, b) }
-    return a + b - d
+  /// The low band's step: finer than the detail bands', since its few samples carry most energy.
+  @inline(__always)
+  static func lowBandStep(_ step: Int) -> Int { max(1, min((step * lowStepScale) >> 4, lowStepLimit)) }
+
+  static func dequantise(_ q: [Int], step: Int, layout: SubbandLayout) -> [Int] {
+    var plane = [Int](repeating: 0, count: q.count)
+    let bias = (step * reconstructionBias) >> 4
+    let lowStep = lowBandStep(step)
+    let limit = Wavelet97.clampLimit
+    for y in 0..<layout.height {
+      for x in 0..<layout.width {
+        let i = y * layout.width + x
+        let v = q[i]
+        if v == 0 { continue }
+        let low = x < layout.lowWidth && y < layout.lowHeight
+        let m = min(low ? abs(v) * lowStep : abs(v) * step - bias, limit)
+        plane[i] = v < 0 ? -m : m
+      }
+    }
+    return plane
   }
 
-  /// Zero flag, sign and an Elias-gamma magnitude, all on adaptive bits per channel.
-  private struct ResidualModels {
-    var zero = [AdaptiveBit](repeating: AdaptiveBit(), count: 3)
-    var sign = [AdaptiveBit](repeating: AdaptiveBit(), count: 3)
-    var unary = [[AdaptiveBit]](repeating: [AdaptiveBit](repeating: AdaptiveBit(), count: 10), count: 3)
-
-    mutating func encode(_ q: Int, channel c: Int, to encoder: inout RangeEncoder) {
-      zero[c].encode(q == 0, to: &encoder)
-      if q == 0 { return }
-      sign[c].encode(q < 0, to: &encoder)
-      let m = UInt32(abs(q))  // >= 1
-      let bits = 32 - m.leadingZeroBitCount  // 1...
-      for k in 0..<(bits - 1) { unary[c][min(k, 9)].encode(true, to: &encoder) }
-      unary[c][min(bits - 1, 9)].encode(false, to: &encoder)
-      encoder.encodeBits(m, count: bits - 1)
+  /// RGB to Y (centred on 0), Co, Cg planes with `precisionBits` fractional bits.
+  static func forwardColour(_ rgb: [UInt8], count: Int) -> [[Int]] {
+    var y = [Int](repeating: 0, count: count)
+    var co = y, cg = y
+    for i in 0..<count {
+      let r = Int(rgb[3 * i]), g = Int(rgb[3 * i + 1]), b = Int(rgb[3 * i + 2])
+      y[i] = (r + 2 * g + b - 512) << (precisionBits - 2)
+      co[i] = (r - b) << precisionBits
+      cg[i] = (2 * g - r - b) << (precisionBits - 1)
     }
+    return [y, co, cg]
+  }
 
-    mutating func decode(channel c: Int, from decoder: inout RangeDecoder) -> Int {
-      if zero[c].decode(from: &decoder) { return 0 }
-      let negative = sign[c].decode(from: &decoder)
-      var bits = 1
-      while bits < 10 && unary[c][min(bits - 1, 9)].decode(from: &decoder) { bits += 1 }
-      let m = Int((1 << UInt32(bits - 1)) | decoder.decodeBits(count: bits - 1))
-      return negative ? -m : m
+  static func inverseColour(_ planes: [[Int]], count: Int) -> [UInt8] {
+    var rgb = [UInt8](repeating: 0, count: count * 3)
+    let round = 1 << (precisionBits - 1)
+    let offset = 128 << precisionBits
+    for i in 0..<count {
+      let y = planes[0][i] + offset, co = planes[1][i], cg = planes[2][i]
+      let g = y + (cg >> 1)
+      let t = y - (cg >> 1)
+      let r = t + (co >> 1)
+      let b = t - (co >> 1)
+      rgb[3 * i] = UInt8(min(max((r + round) >> precisionBits, 0), 255))
+      rgb[3 * i + 1] = UInt8(min(max((g + round) >> precisionBits, 0), 255))
+      rgb[3 * i + 2] = UInt8(min(max((b + round) >> precisionBits, 0), 255))
     }
+    return rgb
   }
 
   /// Encode into a standalone byte string (for benchmarks; `.misc` files share one stream).

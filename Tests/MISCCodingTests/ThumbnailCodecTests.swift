@@ -1,0 +1,170 @@
+import Foundation
+import Testing
+@testable import MISCCoding
+
+/// A deterministic photo-like test image: smooth gradients, an edge, a textured patch and noise.
+private func syntheticImage(width: Int, height: Int, seed: UInt64 = 1) -> [UInt8] {
+  var state = seed
+  func noise() -> Int {
+    state = state &* 6364136223846793005 &+ 1442695040888963407
+    return Int((state >> 33) % 17) - 8
+  }
+  var rgb = [UInt8](repeating: 0, count: width * height * 3)
+  for y in 0..<height {
+    for x in 0..<width {
+      let u = Double(x) / Double(max(width - 1, 1)), v = Double(y) / Double(max(height - 1, 1))
+      var r = 60 + 140 * u, g = 90 + 100 * v, b = 160 - 80 * u * v
+      if u + 0.6 * v > 0.9 { r -= 50; g += 30 }  // an oblique edge
+      if u > 0.2 && u < 0.55 && v > 0.5 { let t = 30 * sin(Double(x) * 1.7) * cos(Double(y) * 1.1); r += t; g += t; b -= t }
+      let n = noise()
+      let values = [r + Double(n), g + Double(n / 2), b - Double(n)]
+      for c in 0..<3 { rgb[(y * width + x) * 3 + c] = UInt8(min(max(values[c].rounded(), 0), 255)) }
+    }
+  }
+  return rgb
+}
+
+private func psnr(_ a: [UInt8], _ b: [UInt8]) -> Double {
+  var se = 0.0
+  for i in a.indices { let d = Double(a[i]) - Double(b[i]); se += d * d }
+  return se == 0 ? 99 : 10 * log10(255 * 255 * Double(a.count) / se)
+}
+
+private struct Generator: RandomNumberGenerator {
+  var state: UInt64
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+}
+
+/// Square sizes 1...40, then odd, rectangular and extreme-aspect sizes up to the maximum.
+private let roundTripSizes: [(Int, Int)] = (1...40).map { ($0, $0) } + [
+  (8, 5), (5, 8), (1, 256), (256, 1), (2, 255), (3, 97), (63, 64), (64, 63), (65, 65), (77, 41), (100, 7),
+  (127, 129), (128, 128), (150, 99), (191, 256), (255, 255), (256, 256),
+]
+
+@Suite struct ThumbnailCodecTests {
+  @Test func roundTripIsDeterministicAtEverySize() throws {
+    for (width, height) in roundTripSizes {
+      let rgb = syntheticImage(width: width, height: height, seed: UInt64(width * 1000 + height))
+      for quality in [0, 37, ThumbnailCodec.qualityLevels - 1] {
+        let bytes = ThumbnailCodec.encode(rgb: rgb, width: width, height: height, quality: quality)
+        #expect(bytes == ThumbnailCodec.encode(rgb: rgb, width: width, height: height, quality: quality), "\(width)x\(height)")
+        let decoded = try ThumbnailCodec.decode(bytes, width: width, height: height)
+        #expect(decoded.count == rgb.count)
+        #expect(try ThumbnailCodec.decode(bytes, width: width, height: height) == decoded, "\(width)x\(height) q\(quality)")
+        if quality == ThumbnailCodec.qualityLevels - 1 {
+          #expect(psnr(rgb, decoded) > 30, "\(width)x\(height) at top quality: \(psnr(rgb, decoded)) dB")
+        }
+      }
+    }
+  }
+
+  /// The thumbnail shares one range coder with the other layers: it must consume exactly its part.
+  @Test func sharesTheStreamWithOtherLayers() throws {
+    for (width, height) in [(8, 5), (32, 32), (61, 47)] {
+      let rgb = syntheticImage(width: width, height: height)
+      var encoder = RangeEncoder()
+      var before = AdaptiveBit(), after = AdaptiveBit()
+      before.encode(true, to: &encoder)
+      ThumbnailCodec.encode(rgb: rgb, width: width, height: height, quality: 30, to: &encoder)
+      for k in 0..<50 { after.encode(k % 3 == 0, to: &encoder) }
+      encoder.encodeBits(0xBEEF, count: 16)
+      let bytes = encoder.finish()
+
+      var decoder = RangeDecoder(bytes)
+      before = AdaptiveBit(); after = AdaptiveBit()
+      let first = before.decode(from: &decoder)
+      #expect(first)
+      let shared = try ThumbnailCodec.decode(width: width, height: height, from: &decoder)
+      for k in 0..<50 {
+        let bit = after.decode(from: &decoder)
+        #expect(bit == (k % 3 == 0))
+      }
+      let tail = decoder.decodeBits(count: 16)
+      #expect(tail == 0xBEEF)
+      let alone = ThumbnailCodec.encode(rgb: rgb, width: width, height: height, quality: 30)
+      #expect(try ThumbnailCodec.decode(alone, width: width, height: height) == shared)
+    }
+  }
+
+  /// More bytes never buy a much worse picture.
+  @Test(arguments: [16, 32, 64])
+  func qualityIsMonotone(side: Int) throws {
+    let rgb = syntheticImage(width: side, height: side, seed: 9)
+    var points: [(bytes: Int, psnr: Double)] = []
+    for quality in 0..<ThumbnailCodec.qualityLevels {
+      let bytes = ThumbnailCodec.encode(rgb: rgb, width: side, height: side, quality: quality)
+      points.append((bytes.count, psnr(rgb, try ThumbnailCodec.decode(bytes, width: side, height: side))))
+    }
+    for i in points.indices {
+      for j in points.indices where points[j].bytes > points[i].bytes {
+        #expect(points[j].psnr >= points[i].psnr - 0.5, "\(side)²: \(points[j]) vs \(points[i])")
+      }
+    }
+    #expect(points.last!.bytes > points.first!.bytes * 4)
+  }
+
+  @Test func hostilePayloadsNeverCrash() throws {
+    var rng = Generator(state: 42)
+    for (width, height) in [(32, 32), (7, 5), (1, 1), (256, 3)] {
+      let real = ThumbnailCodec.encode(rgb: syntheticImage(width: width, height: height), width: width, height: height, quality: 40)
+      var payloads: [[UInt8]] = [[], [0xFF], [UInt8](repeating: 0xFF, count: 600), [UInt8](repeating: 0, count: 600)]
+      for _ in 0..<40 { payloads.append((0..<Int.random(in: 1..<400, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }) }
+      for cut in stride(from: 0, to: real.count, by: max(1, real.count / 20)) { payloads.append(Array(real.prefix(cut))) }
+      for _ in 0..<60 {
+        var flipped = real
+        let bit = Int.random(in: 0..<(real.count * 8), using: &rng)
+        flipped[bit / 8] ^= UInt8(1 << (bit % 8))
+        payloads.append(flipped)
+      }
+      for payload in payloads {
+        do {
+          let image = try ThumbnailCodec.decode(payload, width: width, height: height)
+          #expect(image.count == width * height * 3)
+        } catch is CodingError {
+          // a clear error is the other acceptable outcome
+        }
+      }
+    }
+    #expect(throws: CodingError.self) { try ThumbnailCodec.decode([1, 2, 3], width: 257, height: 4) }
+    #expect(throws: CodingError.self) { try ThumbnailCodec.decode([1, 2, 3], width: 0, height: 4) }
+  }
+
+  /// Huge decoded coefficients are rejected or clamped, never overflow.
+  @Test func extremeCoefficientsAreBounded() throws {
+    for fill: UInt8 in [0x7F, 0xAA, 0xFE] {
+      _ = try? ThumbnailCodec.decode([UInt8](repeating: fill, count: 4000), width: 256, height: 256)
+    }
+  }
+
+  @Test func priorTableMatchesTheModels() {
+    #expect(ThumbnailPriors.table.count == ThumbnailPriors.buckets * CoefficientCoder.modelCount)
+  }
+
+  @Test func waveletInvertsAlmostExactly() {
+    var rng = Generator(state: 3)
+    for (width, height) in [(1, 1), (2, 3), (17, 9), (64, 64)] {
+      let original = (0..<(width * height)).map { _ in Int.random(in: -4080...4080, using: &rng) }
+      var data = original
+      let levels = SubbandLayout.defaultLevels(width: width, height: height)
+      Wavelet97.forward(&data, width: width, height: height, levels: levels)
+      Wavelet97.inverse(&data, width: width, height: height, levels: levels)
+      let worst = zip(original, data).map { abs($0 - $1) }.max() ?? 0
+      #expect(worst <= 8, "\(width)x\(height): error \(worst) in 1/16 levels")
+    }
+  }
+
+  @Test func pixelPathRoundTrips() throws {
+    let rgb = syntheticImage(width: 16, height: 16)
+    let bytes = PixelThumbnailCodec.encode(rgb: rgb, width: 16, height: 16)
+    #expect(bytes.count == 480)  // the paper's 16×16 at 5 bits a channel
+    let decoded = try PixelThumbnailCodec.decode(bytes, width: 16, height: 16)
+    #expect(zip(rgb, decoded).allSatisfy { abs(Int($0) - Int($1)) <= 4 })
+    #expect(throws: CodingError.self) { try PixelThumbnailCodec.decode(Array(bytes.dropLast()), width: 16, height: 16) }
+  }
+}
