@@ -42,6 +42,9 @@ struct Encode: AsyncParsableCommand {
   @OptionGroup(title: "LMM (describes the images when no --semantics is given)")
   var lmm: LMMOptions
 
+  @OptionGroup(title: "CLIP (locates the items that have no map)")
+  var clip: CLIPOptions
+
   func validate() throws {
     if output != nil && inputs.count > 1 { throw ValidationError("-o/--output takes a single input; use --out-dir for several") }
     if output != nil && outDir != nil { throw ValidationError("give -o/--output or --out-dir, not both") }
@@ -63,7 +66,8 @@ struct Encode: AsyncParsableCommand {
     // --semantics wins; otherwise a configured LMM describes each image (its failure fails that image).
     let words = (level.flatMap(Level.init(rawValue:)) ?? .misc1).overviewWords
     let describer = semantics == nil ? try lmm.describer(overviewWords: words) : nil
-    let encoder = MISCEncoder(configuration: EncoderConfiguration(target: target), describer: describer)
+    let encoder = MISCEncoder(configuration: EncoderConfiguration(target: target), describer: describer,
+                              locator: try clip.makeLocator())
     if semantics == nil && describer == nil && !json {
       Console.note("note: no --semantics and no LMM configured: encoding the thumbnail only; to describe images, \(LMMOptions.howTo)")
     }

@@ -137,3 +137,37 @@ struct CLI {
     }
   }
 }
+
+/// The map encoder through the CLI, on the tiny random CLIP of the parity fixtures.
+@Suite struct LocateCLITests {
+  static let tinyCLIP = CLI.root.appendingPathComponent("Tests/MISCNeuralTests/Fixtures/tiny-clip").path
+
+  @Test func locatePrintsGridsAndJSON() throws {
+    let text = try CLI.run(["locate", CLI.example, "--items", "astronaut, helmet", "--clip-model", Self.tinyCLIP])
+    #expect(text.status == 0, "\(text.stderr)")
+    #expect(text.stdout.contains("astronaut") && text.stdout.contains("helmet"))
+    let json = try CLI.run(["locate", CLI.example, "--items", "astronaut", "--grid", "10", "--clip-model", Self.tinyCLIP, "--json"])
+    #expect(json.status == 0, "\(json.stderr)")
+    #expect(json.stdout.contains("\"grid\"") || json.stdout.contains("\"map\""), "\(json.stdout.prefix(300))")
+  }
+
+  @Test func missingModelExplainsHowToConfigureOne() throws {
+    let result = try CLI.run(["locate", CLI.example, "--items", "astronaut", "--clip-model", "/nonexistent/clip"])
+    #expect(result.status != 0 && result.stderr.contains("/nonexistent/clip"))
+  }
+
+  /// Items without maps get one from the locator, and the file carries them.
+  @Test func encodeLocatesItemsWithoutMaps() throws {
+    let dir = try CLI.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let semantics = dir.appendingPathComponent("s.json")
+    try Data(#"{"overview": "an astronaut", "items": [{"name": "astronaut", "detail": "smiling woman in orange suit"}]}"#.utf8).write(to: semantics)
+    let misc = dir.appendingPathComponent("a.misc").path
+    let encode = try CLI.run(["encode", CLI.example, "--semantics", semantics.path, "--clip-model", Self.tinyCLIP, "-o", misc])
+    #expect(encode.status == 0, "\(encode.stderr)")
+    let inspect = try CLI.run(["inspect", misc, "--json"])
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [String: Any])
+    let items = try #require((object["semantics"] as? [String: Any])?["items"] as? [[String: Any]])
+    #expect((items.first?["map"] as? [String])?.count == 8)
+  }
+}

@@ -1,1 +1,0 @@
-/// CPU inference for the map encoder: knows nothing of codecs.
