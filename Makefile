@@ -3,7 +3,7 @@ SWIFT ?= swift
 RELEASE := .build/release
 OUT := out
 
-.PHONY: demo test build deps bench-deps bench clean
+.PHONY: demo test build deps bench-deps bench clean worker-deps worker-test
 
 deps:
 	@scripts/install-deps.sh build
@@ -21,9 +21,34 @@ demo: build
 	$(RELEASE)/misc inspect $(OUT)/astronaut.misc
 	$(RELEASE)/misc decode $(OUT)/astronaut.misc -o $(OUT)/astronaut.png
 
-## Every test: unit, parity, integration, CLI; the slow reproducibility checks included.
-test: deps bench-deps
-	MISC_SLOW_TESTS=1 $(SWIFT) test
+## Every test: unit, parity, integration, CLI; the slow reproducibility checks included; the
+## diffusion worker's pytest suite, and the Swift decode through the real worker (MISC_WORKER_PYTHON).
+test: deps bench-deps worker-test
+	MISC_SLOW_TESTS=1 MISC_WORKER_PYTHON=$(CURDIR)/$(WORKER_PYTHON) $(SWIFT) test
+
+## The diffusion worker's Python environment (.venv): made when missing, and reinstalled when
+## worker/pyproject.toml changes. torch comes from the CPU wheel index when it is reachable
+## (about 200 MB), else from PyPI (the CUDA build, about 5 GB, which also runs on a CPU).
+VENV := .venv
+WORKER_PYTHON := $(VENV)/bin/python
+WORKER_STAMP := $(VENV)/.misc-worker-deps
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+
+worker-deps: $(WORKER_STAMP)
+
+$(WORKER_STAMP): worker/pyproject.toml
+	@test -x $(WORKER_PYTHON) || python3 -m venv $(VENV) || { echo "error: python3 -m venv failed (Debian: apt-get install python3-venv)" >&2; exit 1; }
+	$(WORKER_PYTHON) -m pip install -q --upgrade pip
+	$(WORKER_PYTHON) -c "import tomllib; p = tomllib.load(open('worker/pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['test']))" > $(VENV)/worker-requirements.txt
+	$(WORKER_PYTHON) -c "import torch" 2>/dev/null \
+	  || $(WORKER_PYTHON) -m pip install -q --retries 0 --timeout 15 --index-url $(TORCH_CPU_INDEX) "$$(grep '^torch' $(VENV)/worker-requirements.txt)" \
+	  || echo "note: the CPU wheel index is unreachable; torch comes from PyPI" >&2
+	$(WORKER_PYTHON) -m pip install -q -r $(VENV)/worker-requirements.txt
+	@touch $@
+
+## The worker's tests: the real server on a tiny random SD + ControlNet pipeline, on the CPU.
+worker-test: worker-deps
+	cd worker && ../$(WORKER_PYTHON) -m pytest -q
 
 ## The benchmarks of the README (Kodak from ../shared/data/kodak by default).
 KODAK ?= ../shared/data/kodak

@@ -8,9 +8,12 @@ struct Decode: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Rebuild images from .misc files.",
     discussion: """
-      The decode runs the paper's schedule (item passes under their maps, then the final pass) \
-      through a restorer. This build embeds the bicubic restorer: no diffusion model, so the \
-      output is the upsampled thumbnail. Decodes are deterministic: the seed comes from the file.
+      The decode runs the paper's schedule through a restorer: one short guided diffusion pass \
+      per item, kept under the item's map (eq. 7), then a long pass guided by the overview and \
+      the aesthetic words (eq. 8). With --restorer (or MISC_RESTORER_URL) the passes run on a \
+      diffusion worker (worker/, docs/WORKER.md); without one, the embedded bicubic restorer \
+      returns the upsampled thumbnail. Decodes are deterministic: every pass's seed derives \
+      from the file's seed.
       """
   )
 
@@ -29,6 +32,12 @@ struct Decode: AsyncParsableCommand {
   @Option(name: .customLong("max-pixels"), help: "Refuse files whose image is larger than this.")
   var maxPixels: Int = Container.defaultMaxPixels
 
+  @OptionGroup(title: "Restorer")
+  var restorerOptions: RestorerOptions
+
+  @OptionGroup(title: "Decode schedule (the paper's constants by default)")
+  var scheduleOptions: ScheduleOptions
+
   func validate() throws {
     if output != nil && inputs.count > 1 { throw ValidationError("-o/--output takes a single input; use --out-dir for several") }
     if output != nil && outDir != nil { throw ValidationError("give -o/--output or --out-dir, not both") }
@@ -37,19 +46,155 @@ struct Decode: AsyncParsableCommand {
 
   func run() async throws {
     try OutputPath.checkDirectory(outDir)
-    let decoder = MISCDecoder(restorer: BicubicRestorer(), maxPixels: maxPixels)
+    let restorer = try await restorerOptions.restorer()
+    let diffusion = !(restorer is BicubicRestorer)
+    let decoder = MISCDecoder(restorer: restorer, schedule: scheduleOptions.schedule, maxPixels: maxPixels)
     Console.note("note: restorer: \(decoder.restorer.name)")
+    let several = inputs.count > 1
     do {
       try await Batch(verb: "decoding", inputs: inputs).run { input in
         let bytes = try readFileBytes(input, maxBytes: Container.maxFileBytes)
-        let result = try await decoder.decode(bytes, seed: seed)
+        let start = Date()
+        let prefix = several ? "\(input): " : ""
+        let progress: DecodeProgress = { index, count, pass in
+          Console.note(prefix + Self.progressLine(index: index, count: count, pass: pass))
+          return true
+        }
+        let result = try await decoder.decode(bytes, seed: seed, progress: diffusion ? progress : nil)
         let path = OutputPath.resolve(input: input, explicit: output, directory: outDir,
                                       suffix: outDir == nil ? ".decoded.png" : ".png")
         try ImageIO.writePNG(result.image, to: path)
-        Console.out("\(input) -> \(path): \(result.image.width)x\(result.image.height), seed \(result.seed), \(result.passes.count) passes")
+        let time = diffusion ? String(format: " in %.1f s", Date().timeIntervalSince(start)) : ""
+        Console.out("\(input) -> \(path): \(result.image.width)x\(result.image.height), seed \(result.seed), \(result.passes.count) passes\(time)")
       }
     } catch let error as ExitCodeError {
       throw ExitCode(error.code)
     }
+  }
+
+  /// "pass 2/4: item 2 'red bicycle leaning on…' 3 steps": items are numbered as in the file.
+  static func progressLine(index: Int, count: Int, pass: RestorePass) -> String {
+    let what: String
+    switch pass.kind {
+    case let .item(item): what = "item \(item + 1)"
+    case .final: what = "final"
+    }
+    let prompt = pass.prompt.count > 28 ? pass.prompt.prefix(28).trimmingCharacters(in: .whitespaces) + "…" : pass.prompt
+    return "pass \(index + 1)/\(count): \(what) '\(prompt)' \(pass.steps) steps"
+  }
+}
+
+/// Which restorer runs the passes: a diffusion worker (flag, then `MISC_RESTORER_URL`), else
+/// the embedded bicubic one. A configured worker that does not answer is an error.
+struct RestorerOptions: ParsableArguments {
+  @Option(name: .customLong("restorer"), help: ArgumentHelp(
+    "Base URL of a diffusion worker, e.g. http://127.0.0.1:7860 (default: $MISC_RESTORER_URL).",
+    discussion: "Without one, the embedded bicubic restorer is used (no diffusion model)."))
+  var url: String?
+
+  @Option(name: .customLong("restorer-timeout"), help: "Seconds one pass may take on the worker.")
+  var timeout: Double = DiffusionServerRestorer.Configuration().timeout
+
+  @Option(name: .customLong("restorer-attempts"), help: "Attempts per pass on connection errors and 5xx answers.")
+  var attempts: Int = DiffusionServerRestorer.Configuration().maxAttempts
+
+  func validate() throws {
+    if !(timeout > 0 && timeout <= 86_400) { throw ValidationError("--restorer-timeout must be within 0...86400 seconds (got \(timeout))") }
+    if attempts < 1 || attempts > 20 { throw ValidationError("--restorer-attempts must be within 1...20 (got \(attempts))") }
+    if let url { _ = try parse(url, source: "--restorer") }
+  }
+
+  /// The configured worker, health-checked; or the bicubic restorer when none is configured.
+  func restorer() async throws -> any Restorer {
+    let environment = ProcessInfo.processInfo.environment["MISC_RESTORER_URL"]?.trimmingCharacters(in: .whitespaces)
+    let source: String, text: String
+    if let url {
+      (source, text) = ("--restorer", url)
+    } else if let environment, !environment.isEmpty {
+      (source, text) = ("MISC_RESTORER_URL", environment)
+    } else {
+      return BicubicRestorer()
+    }
+    let url = try parse(text, source: source)
+    var configuration = DiffusionServerRestorer.Configuration()
+    configuration.timeout = timeout
+    configuration.maxAttempts = attempts
+    do {
+      return try await DiffusionServerRestorer.connect(to: url, configuration: configuration, log: { Console.note("note: " + $0) })
+    } catch {
+      let hint = source == "MISC_RESTORER_URL" ? "; unset MISC_RESTORER_URL to decode with the embedded bicubic restorer" : ""
+      throw CLIError("the restorer given by \(source) is unusable: \(Console.describe(error))\(hint)")
+    }
+  }
+
+  private func parse(_ text: String, source: String) throws -> URL {
+    do {
+      return try DiffusionServerRestorer.url(text)
+    } catch {
+      throw ValidationError("\(source): \(Console.describe(error))")
+    }
+  }
+}
+
+/// Flags over every constant of `DecodeSchedule`.
+struct ScheduleOptions: ParsableArguments {
+  @Option(name: .customLong("item-steps"), help: "Denoising steps of each item pass.")
+  var itemSteps = DecodeSchedule().itemSteps
+
+  @Option(name: .customLong("item-guidance"), help: "Classifier-free guidance of each item pass.")
+  var itemGuidance = DecodeSchedule().itemGuidanceScale
+
+  @Option(name: .customLong("item-negative-prompt"), help: "Negative prompt of the item passes.")
+  var itemNegativePrompt = DecodeSchedule().itemNegativePrompt
+
+  @Option(name: .customLong("final-steps"), help: "Denoising steps of the final pass.")
+  var finalSteps = DecodeSchedule().finalSteps
+
+  @Option(name: .customLong("final-guidance"), help: "Classifier-free guidance of the final pass.")
+  var finalGuidance = DecodeSchedule().finalGuidanceScale
+
+  @Option(name: .customLong("aesthetic-words"), help: "Appended to the overview in the final prompt (the paper's T_aes).")
+  var aestheticWords = DecodeSchedule().aestheticWords
+
+  @Option(name: .customLong("negative-prompt"), help: "Negative prompt of the final pass.")
+  var negativePrompt = DecodeSchedule().finalNegativePrompt
+
+  @Option(help: "How far each pass starts from its condition, in (0, 1]: 1 starts from noise.")
+  var strength = DecodeSchedule().strength
+
+  @Flag(name: .customLong("no-color-fix"), help: "Skip the wavelet colour fix of the final pass.")
+  var noColorFix = false
+
+  @Option(help: "Soft edge of the item masks, in map cells (0 gives hard block edges).")
+  var feather = DecodeSchedule().featherCells
+
+  func validate() throws {
+    for (flag, steps) in [("--item-steps", itemSteps), ("--final-steps", finalSteps)] where !(1...1000).contains(steps) {
+      throw ValidationError("\(flag) must be within 1...1000 (got \(steps))")
+    }
+    for (flag, scale) in [("--item-guidance", itemGuidance), ("--final-guidance", finalGuidance)] where !(scale >= 0 && scale <= 100) {
+      throw ValidationError("\(flag) must be within 0...100 (got \(scale))")
+    }
+    if !(strength > 0 && strength <= 1) { throw ValidationError("--strength must be within (0, 1] (got \(strength))") }
+    // A pass starting part-way runs steps x strength steps: at least one.
+    for (flag, steps) in [("--item-steps", itemSteps), ("--final-steps", finalSteps)] where Double(steps) * strength < 1 {
+      throw ValidationError("\(flag) x --strength must be at least 1 step (got \(steps) x \(strength))")
+    }
+    if !(feather >= 0 && feather <= 8) { throw ValidationError("--feather must be within 0...8 map cells (got \(feather))") }
+  }
+
+  var schedule: DecodeSchedule {
+    var schedule = DecodeSchedule()
+    schedule.itemSteps = itemSteps
+    schedule.itemGuidanceScale = itemGuidance
+    schedule.itemNegativePrompt = itemNegativePrompt
+    schedule.finalSteps = finalSteps
+    schedule.finalGuidanceScale = finalGuidance
+    schedule.aestheticWords = aestheticWords
+    schedule.finalNegativePrompt = negativePrompt
+    schedule.strength = strength
+    schedule.colorFix = !noColorFix
+    schedule.featherCells = feather
+    return schedule
   }
 }

@@ -1,0 +1,107 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// One HTTP request to the diffusion worker, bounded by a deadline on the whole exchange
+/// (URLSession's own timeout only counts idle time), and cancelled with its task.
+enum HTTPExchange {
+  enum Failure: Error {
+    case timedOut
+    case unreachable(reason: String)
+  }
+
+  /// GET (no body) or POST JSON: the status and the body of the answer.
+  static func perform(url: URL, body: Data?, timeout: Double) async throws -> (Int, Data) {
+    var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout + 1)
+    request.httpMethod = body == nil ? "GET" : "POST"
+    if let body {
+      request.httpBody = body
+      request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    }
+    request.setValue("misc/0.1 (MISC semantic image codec)", forHTTPHeaderField: "User-Agent")
+    let configuration = URLSessionConfiguration.ephemeral
+    configuration.timeoutIntervalForRequest = timeout + 1
+    configuration.timeoutIntervalForResource = timeout + 1
+    let session = URLSession(configuration: configuration)
+    defer { session.finishTasksAndInvalidate() }
+
+    let watch = Watch()
+    let outcome: Result<(Int, Data), any Error> = await withTaskCancellationHandler {
+      await withCheckedContinuation { continuation in
+        let task = session.dataTask(with: request) { data, response, error in
+          if let error {
+            continuation.resume(returning: .failure(error))
+          } else if let response = response as? HTTPURLResponse {
+            continuation.resume(returning: .success((response.statusCode, data ?? Data())))
+          } else {
+            continuation.resume(returning: .failure(URLError(.badServerResponse)))
+          }
+        }
+        watch.start(task, deadline: timeout)
+      }
+    } onCancel: {
+      watch.cancel(timedOut: false)
+    }
+    watch.finish()
+    switch outcome {
+    case let .success(answer):
+      return answer
+    case let .failure(error):
+      if Task.isCancelled { throw CancellationError() }
+      if watch.timedOut || (error as? URLError)?.code == .timedOut { throw Failure.timedOut }
+      throw Failure.unreachable(reason: reason(error))
+    }
+  }
+
+  private static func reason(_ error: any Error) -> String {
+    guard let error = error as? URLError else { return "\(error)" }
+    switch error.code {
+    case .cannotConnectToHost: return "connection refused (is the worker running?)"
+    case .cannotFindHost, .dnsLookupFailed: return "host not found"
+    case .networkConnectionLost: return "the connection was lost"
+    case .notConnectedToInternet: return "no network connection"
+    case .badServerResponse: return "a malformed HTTP response"
+    default: return "URL error \(error.code.rawValue)"
+    }
+  }
+}
+
+/// The in-flight task of one exchange, and the watchdog that cancels it at the deadline.
+private final class Watch: @unchecked Sendable {
+  private let lock = NSLock()
+  private var task: URLSessionDataTask?
+  private var watchdog: Task<Void, Never>?
+  private var cancelled = false
+  private var expired = false
+
+  var timedOut: Bool { lock.withLock { expired } }
+
+  func start(_ task: URLSessionDataTask, deadline: Double) {
+    let alreadyCancelled = lock.withLock {
+      self.task = task
+      return cancelled
+    }
+    if alreadyCancelled { task.cancel() }
+    let watchdog = Task { [weak self] in
+      try? await Task.sleep(nanoseconds: UInt64(max(0.001, deadline) * 1e9))
+      guard !Task.isCancelled else { return }
+      self?.cancel(timedOut: true)
+    }
+    lock.withLock { self.watchdog = watchdog }
+    task.resume()
+  }
+
+  func cancel(timedOut: Bool) {
+    let task = lock.withLock {
+      cancelled = true
+      if timedOut { expired = true }
+      return self.task
+    }
+    task?.cancel()
+  }
+
+  func finish() {
+    lock.withLock { watchdog }?.cancel()
+  }
+}

@@ -1,0 +1,77 @@
+"""python -m misc_worker --model DIR [--controlnet DIR] [--device cpu|cuda] [--dtype ...] [--host H] [--port N]"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+
+# Local folders only: never reach a hub, whatever the environment says.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
+
+
+def _exit_on_signal(signum, frame) -> None:
+    raise SystemExit(0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .engine import DTYPES
+    from .server import DEFAULT_MAX_PIXELS
+
+    parser = argparse.ArgumentParser(
+        prog="python -m misc_worker",
+        description="MISC's diffusion worker: serves guided restoration passes over HTTP (docs/RESTORER-PROTOCOL.md).")
+    parser.add_argument("--model", required=True, help="local diffusers Stable Diffusion folder (model_index.json), e.g. SD 2.1")
+    parser.add_argument("--controlnet", help="local diffusers ControlNet folder; without one, passes are img2img")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    parser.add_argument("--dtype", default="float32", choices=DTYPES, help="weights' dtype (default float32; float16 on GPUs)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=7860, help="port (default 7860; 0 picks a free one)")
+    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                        help=f"largest condition or output image, in pixels (default {DEFAULT_MAX_PIXELS})")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    args = parser.parse_args(argv)
+    if args.max_pixels < 1:
+        parser.error("--max-pixels must be positive")
+    if not (args.device == "cpu" or args.device == "cuda" or args.device.startswith("cuda:")):
+        parser.error("--device must be cpu, cuda or cuda:N")
+
+    from .engine import Engine, ModelFolderError
+    from .server import WorkerServer
+
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
+    try:
+        engine = Engine(args.model, args.controlnet, device=args.device, dtype=args.dtype)
+    except ModelFolderError as error:
+        print(f"misc_worker: error: {error}", file=sys.stderr)
+        return 2
+    # A parent may have started us with signals blocked (Foundation's Process does): unblock
+    # them, and make SIGTERM a clean exit.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGINT, _exit_on_signal)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
+    server = WorkerServer((args.host, args.port), engine, max_pixels=args.max_pixels)
+    host, port = server.server_address[:2]
+    info = engine.describe()
+    print(f"misc_worker: {info['model']['id']} ({info['pipeline']}, {args.device}, {args.dtype}) "
+          f"listening on http://{host}:{port}", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
