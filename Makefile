@@ -2,6 +2,8 @@
 SWIFT ?= swift
 RELEASE := .build/release
 OUT := out
+## The shared data (Kodak, the caption corpus): beside the checkout, else the workplace's copy.
+MISC_DATA ?= $(abspath $(firstword $(wildcard ../shared/data /work/shared/data) ../shared/data))
 
 .PHONY: demo test build deps bench-deps bench clean worker-deps worker-test
 
@@ -24,7 +26,7 @@ demo: build
 ## Every test: unit, parity, integration, CLI; the slow reproducibility checks included; the
 ## diffusion worker's pytest suite, and the Swift decode through the real worker (MISC_WORKER_PYTHON).
 test: deps bench-deps worker-test
-	MISC_SLOW_TESTS=1 MISC_WORKER_PYTHON=$(CURDIR)/$(WORKER_PYTHON) $(SWIFT) test
+	MISC_SLOW_TESTS=1 MISC_DATA=$(MISC_DATA) MISC_WORKER_PYTHON=$(CURDIR)/$(WORKER_PYTHON) $(SWIFT) test
 
 ## The diffusion worker's Python environment (.venv): made when missing, and reinstalled when
 ## worker/pyproject.toml changes. torch comes from the CPU wheel index when it is reachable
@@ -50,8 +52,8 @@ $(WORKER_STAMP): worker/pyproject.toml
 worker-test: worker-deps
 	cd worker && ../$(WORKER_PYTHON) -m pytest -q
 
-## The benchmarks of the README (Kodak from ../shared/data/kodak by default).
-KODAK ?= ../shared/data/kodak
+## The benchmarks of the README (Kodak from $(MISC_DATA)/kodak by default).
+KODAK ?= $(MISC_DATA)/kodak
 bench: build bench-deps
 	$(RELEASE)/misc bench thumbnails --dataset $(KODAK) --sizes 16,32,64
 	$(RELEASE)/misc bench rate --dataset $(KODAK) --bpp 0.02

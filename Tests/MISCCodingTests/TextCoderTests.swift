@@ -6,7 +6,9 @@ import Testing
 private let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
   .deletingLastPathComponent()
 /// The training corpus, when this checkout sits beside the shared data.
-private let corpusURL = packageRoot.appendingPathComponent("../shared/data/captions/train.txt").standardizedFileURL
+/// `MISC_DATA` names the shared data folder (`make test` sets it); by default it sits beside the checkout.
+private let corpusURL = (ProcessInfo.processInfo.environment["MISC_DATA"].map { URL(fileURLWithPath: $0) }
+  ?? packageRoot.appendingPathComponent("../shared/data")).appendingPathComponent("captions/train.txt").standardizedFileURL
 
 /// Descriptions written for these tests (not from the corpus), in the styles the codec carries.
 let sampleDescriptions = [

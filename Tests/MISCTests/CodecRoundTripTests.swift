@@ -5,12 +5,14 @@ import MISCMetrics
 import Testing
 @testable import MISC
 
-/// Real photographs: Kodak from ../shared/data/kodak when present, else the shipped example.
+/// Real photographs: Kodak from $MISC_DATA/kodak (default ../shared/data) when present, else the shipped example.
 enum Photos {
   static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
   static var paths: [String] {
-    let kodak = root.appendingPathComponent("../shared/data/kodak").standardized.path
+    let data = ProcessInfo.processInfo.environment["MISC_DATA"].map { URL(fileURLWithPath: $0) }
+      ?? root.appendingPathComponent("../shared/data")
+    let kodak = data.appendingPathComponent("kodak").standardized.path
     if let names = try? FileManager.default.contentsOfDirectory(atPath: kodak) {
       let pngs = names.filter { $0.hasSuffix(".png") }.sorted()
       if !pngs.isEmpty { return pngs.map { kodak + "/" + $0 } }
