@@ -58,8 +58,8 @@ struct ChatCompletionsClient: Sendable {
     request.setValue("misc/0.1 (MISC semantic image codec)", forHTTPHeaderField: "User-Agent")
     if let apiKey { request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
 
-    let transfer = Transfer()
-    let outcome: Transfer.Outcome = await withTaskCancellationHandler {
+    let transfer = DeadlineTransfer()
+    let outcome: Outcome = await withTaskCancellationHandler {
       await withCheckedContinuation { continuation in
         let task = session.dataTask(with: request) { data, response, error in
           if let error {
@@ -180,47 +180,8 @@ extension DescriberError {
   }
 }
 
-/// One in-flight URLSession task: a deadline that cancels it, and cancellation from the caller.
-private final class Transfer: @unchecked Sendable {
-  enum Outcome: Sendable {
-    case response(Int, [String: String], Data)
-    case failure(any Error)
-  }
-
-  private let lock = NSLock()
-  private var task: URLSessionDataTask?
-  private var watchdog: Task<Void, Never>?
-  private var cancelled = false
-  private var didTimeOut = false
-
-  var timedOut: Bool { lock.withLock { didTimeOut } }
-
-  func start(_ task: URLSessionDataTask, deadline: Double) {
-    let alreadyCancelled = lock.withLock {
-      self.task = task
-      return cancelled
-    }
-    if alreadyCancelled { task.cancel() }
-    // URLSession's own timeout counts idle time; the watchdog bounds the whole exchange.
-    let watchdog = Task { [weak self] in
-      try? await Task.sleep(nanoseconds: UInt64(max(0.001, deadline) * 1e9))
-      guard !Task.isCancelled else { return }
-      self?.cancel(timedOut: true)
-    }
-    lock.withLock { self.watchdog = watchdog }
-    task.resume()
-  }
-
-  func cancel(timedOut: Bool) {
-    let task = lock.withLock {
-      cancelled = true
-      if timedOut { didTimeOut = true }
-      return self.task
-    }
-    task?.cancel()
-  }
-
-  func finish() {
-    lock.withLock { watchdog }?.cancel()
-  }
+/// How one exchange ended.
+private enum Outcome: Sendable {
+  case response(Int, [String: String], Data)
+  case failure(any Error)
 }

@@ -26,7 +26,7 @@ enum HTTPExchange {
     let session = URLSession(configuration: configuration)
     defer { session.finishTasksAndInvalidate() }
 
-    let watch = Watch()
+    let watch = DeadlineTransfer()
     let outcome: Result<(Int, Data), any Error> = await withTaskCancellationHandler {
       await withCheckedContinuation { continuation in
         let task = session.dataTask(with: request) { data, response, error in
@@ -64,44 +64,5 @@ enum HTTPExchange {
     case .badServerResponse: return "a malformed HTTP response"
     default: return "URL error \(error.code.rawValue)"
     }
-  }
-}
-
-/// The in-flight task of one exchange, and the watchdog that cancels it at the deadline.
-private final class Watch: @unchecked Sendable {
-  private let lock = NSLock()
-  private var task: URLSessionDataTask?
-  private var watchdog: Task<Void, Never>?
-  private var cancelled = false
-  private var expired = false
-
-  var timedOut: Bool { lock.withLock { expired } }
-
-  func start(_ task: URLSessionDataTask, deadline: Double) {
-    let alreadyCancelled = lock.withLock {
-      self.task = task
-      return cancelled
-    }
-    if alreadyCancelled { task.cancel() }
-    let watchdog = Task { [weak self] in
-      try? await Task.sleep(nanoseconds: UInt64(max(0.001, deadline) * 1e9))
-      guard !Task.isCancelled else { return }
-      self?.cancel(timedOut: true)
-    }
-    lock.withLock { self.watchdog = watchdog }
-    task.resume()
-  }
-
-  func cancel(timedOut: Bool) {
-    let task = lock.withLock {
-      cancelled = true
-      if timedOut { expired = true }
-      return self.task
-    }
-    task?.cancel()
-  }
-
-  func finish() {
-    lock.withLock { watchdog }?.cancel()
   }
 }
