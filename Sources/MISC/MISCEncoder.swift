@@ -115,6 +115,6 @@ public struct MISCEncoder: Sendable {
   private func contents(_ image: Image, _ semantics: Semantics, _ target: RateTarget) -> Container.Contents {
     Container.Contents(
       width: image.width, height: image.height, level: target.levelCode, overview: semantics.overview,
-      items: semantics.items.map { Container.Item(name: $0.name, detail: $0.detail, map: $0.map) })
+      items: semantics.items)
   }
 }

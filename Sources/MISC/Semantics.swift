@@ -4,19 +4,9 @@ import MISCCoding
 /// What a person would say about an image: the overview (paper: T_all) and up to three
 /// items, each a name (T_n), a short detail (T_d) and optionally a location map (M).
 public struct Semantics: Sendable, Hashable {
-  public struct Item: Sendable, Hashable {
-    /// At most three words; used to locate the item and shown by `misc inspect`.
-    public var name: String
-    /// At most ten words; the prompt of the item's restoration pass (eq. 7).
-    public var detail: String
-    public var map: BinaryMap?
-
-    public init(name: String, detail: String, map: BinaryMap? = nil) {
-      self.name = name
-      self.detail = detail
-      self.map = map
-    }
-  }
+  /// One item: a name (≤3 words, used to locate it), a detail (≤10 words, the prompt of its
+  /// restoration pass, eq. 7) and optionally its map. The container's type, shared as is.
+  public typealias Item = Container.Item
 
   /// About fifty words; with the aesthetic words, the prompt of the final pass (eq. 8).
   public var overview: String

@@ -26,7 +26,7 @@ struct Inspect: AsyncParsableCommand {
     let c = file.contents
     let texts = [c.overview] + c.items.flatMap { [$0.name, $0.detail] }
     let report = LayerReport(fileBytes: bytes.count, width: c.width, height: c.height, layers: file.layers, words: wordCount(texts))
-    let semantics = Semantics(overview: c.overview, items: c.items.map { .init(name: $0.name, detail: $0.detail, map: $0.map) })
+    let semantics = Semantics(overview: c.overview, items: c.items)
     if json {
       let record = InspectRecord(
         file: input, version: file.version, width: c.width, height: c.height, level: c.level, seed: file.seed,
