@@ -29,7 +29,7 @@ test: deps bench-deps worker-test
 	MISC_SLOW_TESTS=1 MISC_DATA=$(MISC_DATA) MISC_WORKER_PYTHON=$(CURDIR)/$(WORKER_PYTHON) $(SWIFT) test
 
 ## The diffusion worker's Python environment (.venv): made when missing, and reinstalled when
-## worker/pyproject.toml changes. torch comes from the CPU wheel index when it is reachable
+## worker/pyproject.toml changes. torch comes from the CPU wheel index when it has a matching build
 ## (about 200 MB), else from PyPI (the CUDA build, about 5 GB, which also runs on a CPU).
 VENV := .venv
 WORKER_PYTHON := $(VENV)/bin/python
@@ -44,7 +44,7 @@ $(WORKER_STAMP): worker/pyproject.toml
 	$(WORKER_PYTHON) -c "import tomllib; p = tomllib.load(open('worker/pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['test']))" > $(VENV)/worker-requirements.txt
 	$(WORKER_PYTHON) -c "import torch" 2>/dev/null \
 	  || $(WORKER_PYTHON) -m pip install -q --retries 0 --timeout 15 --index-url $(TORCH_CPU_INDEX) "$$(grep '^torch' $(VENV)/worker-requirements.txt)" \
-	  || echo "note: the CPU wheel index is unreachable; torch comes from PyPI" >&2
+	  || echo "note: no matching torch on the CPU wheel index (or it is unreachable); torch comes from PyPI" >&2
 	$(WORKER_PYTHON) -m pip install -q -r $(VENV)/worker-requirements.txt
 	@touch $@
 
