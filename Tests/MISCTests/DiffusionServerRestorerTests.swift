@@ -11,7 +11,7 @@ import Testing
                          steps: 3, guidanceScale: 3.5, strength: 1.0, seed: 4_000_000_000, colorFix: false)
 
   func restorer(_ fake: FakeDiffusionWorker, timeout: Double = 30, attempts: Int = 4,
-                sleeps: DiffusionSleepRecorder = DiffusionSleepRecorder()) -> DiffusionServerRestorer {
+                sleeps: SleepRecorder = SleepRecorder()) -> DiffusionServerRestorer {
     var configuration = DiffusionServerRestorer.Configuration()
     configuration.timeout = timeout
     configuration.maxAttempts = attempts
@@ -41,7 +41,7 @@ import Testing
   @Test func aRejectionQuotesTheWorkerAndIsNotRetried() async throws {
     let fake = try await FakeDiffusionWorker { _, _ in FakeDiffusionWorker.error(400, "'steps' must be in 1...1000, got 0") }
     defer { Task { await fake.stop() } }
-    let sleeps = DiffusionSleepRecorder()
+    let sleeps = SleepRecorder()
     await #expect {
       _ = try await restorer(fake, sleeps: sleeps).restore(condition, pass)
     } throws: { error in
@@ -57,7 +57,7 @@ import Testing
       index < 2 ? FakeDiffusionWorker.error(503, "CUDA out of memory") : try FakeDiffusionWorker.png(Image(width: 24, height: 16, fill: (9, 9, 9)))
     }
     defer { Task { await fake.stop() } }
-    let sleeps = DiffusionSleepRecorder()
+    let sleeps = SleepRecorder()
     let result = try await restorer(fake, sleeps: sleeps).restore(condition, pass)
     #expect(result[0, 0, 0] == 9)
     #expect(fake.requests.count == 3)
@@ -95,7 +95,7 @@ import Testing
 
   @Test func aClosedPortIsUnreachableAfterEveryAttempt() async throws {
     let port = try await FakeDiffusionWorker.closedPort()
-    let sleeps = DiffusionSleepRecorder()
+    let sleeps = SleepRecorder()
     var restorer = DiffusionServerRestorer(url: URL(string: "http://127.0.0.1:\(port)")!)
     restorer.sleep = sleeps.sleep
     await #expect {

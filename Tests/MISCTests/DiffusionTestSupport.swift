@@ -82,16 +82,6 @@ private final class FakeWorkerHandler: HTTPHandler, @unchecked Sendable {
   }
 }
 
-/// Records the waits a restorer asked for, without waiting.
-final class DiffusionSleepRecorder: @unchecked Sendable {
-  private let lock = NSLock()
-  private var recorded: [Double] = []
-  var delays: [Double] { lock.withLock { recorded } }
-  var sleep: @Sendable (Double) async throws -> Void {
-    { [self] seconds in lock.withLock { recorded.append(seconds) } }
-  }
-}
-
 /// Passes every pass on to `inner` and records the passes, in order.
 actor PassRecordingRestorer: Restorer {
   let inner: any Restorer

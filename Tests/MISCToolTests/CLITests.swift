@@ -23,10 +23,17 @@ struct CLI {
   static let example = root.appendingPathComponent("examples/astronaut.png").path
   static let exampleSemantics = root.appendingPathComponent("examples/astronaut.json").path
 
-  static func run(_ arguments: [String]) throws -> Result {
+  /// Runs `misc` with `arguments`; `removing` names environment variables to drop, `adding` sets others.
+  static func run(_ arguments: [String], removing: [String] = [], adding: [String: String] = [:]) throws -> Result {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    if !removing.isEmpty || !adding.isEmpty {
+      var environment = ProcessInfo.processInfo.environment
+      for name in removing { environment[name] = nil }
+      environment.merge(adding) { $1 }
+      process.environment = environment
+    }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err

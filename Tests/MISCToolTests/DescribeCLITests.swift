@@ -5,22 +5,7 @@ import Testing
 @Suite struct DescribeCLITests {
   /// Runs `misc` with the LMM variables removed from the environment, plus `extra`.
   static func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> CLI.Result {
-    let process = Process()
-    process.executableURL = CLI.executable
-    process.arguments = arguments
-    var environment = ProcessInfo.processInfo.environment
-    for name in ["MISC_LMM_URL", "MISC_LMM_MODEL", "MISC_LMM_API_KEY", "OPENAI_API_KEY"] { environment[name] = nil }
-    environment.merge(extra) { $1 }
-    process.environment = environment
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return CLI.Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
+    try CLI.run(arguments, removing: ["MISC_LMM_URL", "MISC_LMM_MODEL", "MISC_LMM_API_KEY", "OPENAI_API_KEY"], adding: extra)
   }
 
   /// Nothing listens on port 1 of the loopback: connections are refused at once.
