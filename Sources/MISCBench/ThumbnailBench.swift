@@ -85,8 +85,17 @@ public enum ThumbnailBench {
     return (points, Date().timeIntervalSince(start), ThumbnailCodec.qualityLevels)
   }
 
+  /// Runs the bench. Reference curves found in `reusing` (an earlier report on the same dataset)
+  /// for the same image, size and codec are taken from it instead of running that encoder again,
+  /// so iterating on our codec costs only our own sweep.
   public static func run(dataset: String, sizes: [Int], codecs: [ReferenceCodec] = ReferenceCodec.allCases,
-                         log: (String) -> Void = { _ in }) throws -> Report {
+                         reusing previous: Report? = nil, log: (String) -> Void = { _ in }) throws -> Report {
+    var stored: [String: [RDPoint]] = [:]
+    for size in previous?.sizes ?? [] {
+      for image in size.images {
+        for (codec, curve) in image.curves where codec != ours { stored["\(size.size)/\(image.name)/\(codec)"] = curve }
+      }
+    }
     try ExternalTool.ensureInstalled(Array(Set(codecs.flatMap(\.tools))).sorted(), log: log)
     let files = try datasetFiles(dataset)
     let scratch = try ExternalTool.temporaryDirectory("bench-thumbnails")
@@ -103,7 +112,11 @@ public enum ThumbnailBench {
         let old = timing[size] ?? (0, 0)
         timing[size] = (old.seconds + ours.seconds, old.calls + ours.calls)
         var curves = [Self.ours: ours.curve]
-        for (codec, curve) in try ReferenceCodec.sweep(thumbnail, codecs: codecs, in: scratch) {
+        var missing: [ReferenceCodec] = []
+        for codec in codecs {
+          if let curve = stored["\(size)/\(name)/\(codec.rawValue)"] { curves[codec.rawValue] = curve } else { missing.append(codec) }
+        }
+        for (codec, curve) in try ReferenceCodec.sweep(thumbnail, codecs: missing, in: scratch) {
           curves[codec.rawValue] = curve
         }
         var bd: [String: Double] = [:]

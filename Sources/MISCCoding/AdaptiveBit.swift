@@ -21,6 +21,7 @@ public struct AdaptiveBit: Sendable, Hashable {
   static let maxP: UInt32 = 65536 - 31
 
   /// Move the estimate towards the observed bit.
+  @inline(__always)
   public mutating func update(_ bit: Bool) {
     let shift = UInt32(min(shiftFor(count), limitValue))
     if bit {

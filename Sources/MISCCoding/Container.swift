@@ -1,4 +1,4 @@
-/// The `.misc` container, version 1 (`docs/FORMAT.md` documents it byte by byte).
+/// The `.misc` container, version 2 (`docs/FORMAT.md` documents it byte by byte).
 ///
 /// Three plain bytes (magic and version, then a CRC-16) precede one range-coded stream that
 /// carries every field and layer in a fixed order. One shared stream needs no section
@@ -6,9 +6,10 @@
 /// about six bytes.
 public enum Container {
   /// The format version this build writes.
-  public static let version = 1
+  public static let version = 2
   /// Versions this build reads.
-  public static let readableVersions = 1...1
+  /// (Version 1 was a pre-release layout of the thumbnail coder that no release ever wrote.)
+  public static let readableVersions = 2...2
   /// The magic occupies the top five bits of byte 0; the version the low three.
   static let magic: UInt8 = 0xB0
   /// Magic-and-version byte plus the CRC-16.

@@ -13,7 +13,7 @@ public enum ContainerError: Error, CustomStringConvertible, Sendable, Equatable 
     case .empty:
       return "the file is empty"
     case let .notMISC(byte):
-      return "not a .misc file (first byte 0x\(String(byte, radix: 16, uppercase: true)), expected 0xB1)"
+      return "not a .misc file (first byte 0x\(String(byte, radix: 16, uppercase: true)), expected 0x\(String(Container.magic | UInt8(Container.version), radix: 16, uppercase: true)))"
     case let .unsupportedVersion(v):
       return "format version \(v) is not supported by this decoder (it reads version \(Container.version))"
     case let .truncated(length):

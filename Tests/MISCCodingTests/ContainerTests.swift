@@ -42,7 +42,7 @@ func fullContents(quality: Int = 3) -> Container.Contents {
     let contents = fullContents()
     let encoded = try Container.encode(contents, thumbnailQuality: 3)
     let decoded = try Container.decode(encoded.bytes)
-    #expect(decoded.version == 1)
+    #expect(decoded.version == Container.version)
     #expect(decoded.contents.width == 768 && decoded.contents.height == 512 && decoded.contents.level == 1)
     #expect(decoded.contents.overview == contents.overview)
     #expect(decoded.contents.items == contents.items)
@@ -137,8 +137,10 @@ func fullContents(quality: Int = 3) -> Container.Contents {
     var bytes = file
     bytes[0] = 0x89  // a PNG signature's first byte
     #expect(throws: ContainerError.notMISC(firstByte: 0x89)) { try Container.decode(bytes) }
-    bytes[0] = 0xB2
-    #expect(throws: ContainerError.unsupportedVersion(2)) { try Container.decode(bytes) }
+    bytes[0] = 0xB1  // the pre-release development layout
+    #expect(throws: ContainerError.unsupportedVersion(1)) { try Container.decode(bytes) }
+    bytes[0] = 0xB3
+    #expect(throws: ContainerError.unsupportedVersion(3)) { try Container.decode(bytes) }
     bytes[0] = 0xB0
     #expect(throws: ContainerError.unsupportedVersion(0)) { try Container.decode(bytes) }
     #expect(throws: ContainerError.empty) { try Container.decode([]) }
@@ -157,7 +159,7 @@ func fullContents(quality: Int = 3) -> Container.Contents {
   @Test func garbageBodiesWithValidChecksums() {
     var rng = SplitMix64(seed: 99)
     for _ in 0..<500 {
-      var bytes: [UInt8] = [0xB1, 0, 0] + (0..<Int(rng.next() % 200)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+      var bytes: [UInt8] = [Container.magic | UInt8(Container.version), 0, 0] + (0..<Int(rng.next() % 200)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
       let crc = Container.checksum(bytes)
       bytes[1] = UInt8(crc >> 8)
       bytes[2] = UInt8(crc & 0xFF)

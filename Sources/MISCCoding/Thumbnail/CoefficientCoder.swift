@@ -1,10 +1,14 @@
 /// Context-adaptive binary coding of quantised wavelet coefficients for the three colour planes.
 ///
 /// The low band is coded as MED-predicted residuals. Detail coefficients are coded band by band,
-/// coarsest first, with a per-band "all zero" flag. Each coefficient's significance is coded
-/// in a context built from its causal neighbours, its parent one level up and (for chroma) the
-/// co-located luma coefficient; magnitudes use greater-than-1/2 flags and an adaptive
-/// Exp-Golomb escape. Integer models only.
+/// coarsest first, with a per-band "all zero" flag. A coefficient's significance is the mix of
+/// three adaptive models in a logistic mixer: a fine context (causal neighbours, parent and its
+/// neighbours, the sibling bands at the same position, the co-located luma), a coarse activity
+/// sum over a wider neighbourhood, and the band itself. Magnitudes use greater-than-1 (mixed the
+/// same way) and greater-than-2 flags and an Exp-Golomb escape with adaptive prefix and leading
+/// suffix bit; signs are coded in contexts of the neighbouring and co-located signs. Integer
+/// models and integer mixing only: the decoder computes every probability exactly.
+
 /// What the encoder needs to choose coefficient levels by rate and distortion.
 struct RateDistortionSearch {
   /// The unquantised coefficients of each plane.
@@ -16,6 +20,11 @@ struct RateDistortionSearch {
   var weights: [Double]
   /// Squared error (in coefficient units, weighted) one bit is worth.
   var lambda: Double
+  /// A band is left empty when that costs less than `emptyBandFactor`⁻¹ times coding it.
+  var emptyBandFactor: Double = 0.9
+  /// Bands with more nonzero levels than this are always coded (the check would almost never
+  /// empty them, and it costs a trial coding).
+  var emptyBandTrialLimit = 16
 }
 
 struct CoefficientCoder {
@@ -23,15 +32,37 @@ struct CoefficientCoder {
   static let maxMagnitude = 1 << 17
   static let maxPrefix = 18
 
+  // Context counts (see `code` for how each index is formed).
+  static let levelClasses = 3
+  static let channelClasses = 3
+  static let mixerSets = levelClasses * channelClasses
+  static let activityClasses = 10
+  static let escapeClasses = 6
+  static let bandSlots = 24
+
   var lowZero = [AdaptiveBit](repeating: AdaptiveBit(p1: 16384), count: 6)
   var lowSign = [AdaptiveBit](repeating: AdaptiveBit(), count: 2)
   var lowPrefix = [AdaptiveBit](repeating: AdaptiveBit(p1: 40000), count: 2 * (maxPrefix + 1))
   var bandEmpty = [AdaptiveBit](repeating: AdaptiveBit(p1: 20000), count: 2 * 3)
-  var zero = [AdaptiveBit](repeating: AdaptiveBit(p1: 8000, limit: 6), count: 3 * 3 * 3 * 6 * 2)
-  var greaterOne = [AdaptiveBit](repeating: AdaptiveBit(p1: 20000), count: 3 * 6 * 2)
-  var greaterTwo = [AdaptiveBit](repeating: AdaptiveBit(p1: 24000), count: 3 * 6)
-  var prefix = [AdaptiveBit](repeating: AdaptiveBit(p1: 30000), count: 2 * (maxPrefix + 1))
-  var sign = [AdaptiveBit](repeating: AdaptiveBit(), count: 3 * 3)
+  /// Significance, fine context: sibling (3) × level (3) × channel (3) × parent (4) × neighbours (6) × HH-or-not (2).
+  var zero = [AdaptiveBit](repeating: AdaptiveBit(p1: 8000, limit: 6), count: 3 * levelClasses * channelClasses * 4 * 6 * 2)
+  /// Significance, coarse context: level × channel × wide-neighbourhood activity.
+  var zeroActivity = [AdaptiveBit](repeating: AdaptiveBit(p1: 8000, limit: 6), count: mixerSets * activityClasses)
+  /// Significance, per band and plane.
+  var zeroBand = [AdaptiveBit](repeating: AdaptiveBit(p1: 8000, limit: 5), count: 3 * bandSlots)
+  /// Greater than 1: level × channel × neighbours (6) × strong parent (2), and level × channel × activity.
+  var greaterOne = [AdaptiveBit](repeating: AdaptiveBit(p1: 20000), count: mixerSets * 6 * 2)
+  var greaterOneActivity = [AdaptiveBit](repeating: AdaptiveBit(p1: 20000), count: mixerSets * activityClasses)
+  /// Greater than 2: level × channel × neighbours (6).
+  var greaterTwo = [AdaptiveBit](repeating: AdaptiveBit(p1: 24000), count: mixerSets * 6)
+  /// The escape's unary prefix and its leading suffix bit, per neighbourhood magnitude class.
+  var escapePrefix = [AdaptiveBit](repeating: AdaptiveBit(p1: 30000), count: escapeClasses * (maxPrefix + 1))
+  var escapeLeading = [AdaptiveBit](repeating: AdaptiveBit(p1: 28000), count: escapeClasses * (maxPrefix + 1))
+  /// Signs: luma 27 (orientation × west sign × north sign), Co 81 (orientation × luma sign × west × north),
+  /// Cg 27 (orientation × luma sign × Co sign).
+  var sign = [AdaptiveBit](repeating: AdaptiveBit(), count: 27 + 81 + 27)
+  var zeroMixer = LogisticMixer(sets: mixerSets, initial: [30000, 30000, 10000])
+  var greaterOneMixer = LogisticMixer(sets: mixerSets, initial: [40000, 25000])
 
   /// Code the planes `q` (Mallat layout, `layout.width × layout.height` each). When encoding,
   /// `q` holds the values; when decoding, it must be all zeros and receives them.
@@ -41,65 +72,189 @@ struct CoefficientCoder {
     for c in 0..<q.count {
       guard codeLowBand(&io, &q[c], channel: c, layout: layout) else { return false }
     }
-    for band in layout.bands {
-      let levelClass = min(band.level, 2)
+    for (bandIndex, band) in layout.bands.enumerated() {
+      let emptyBase = min(band.level, 2)
       for c in 0..<q.count {
-        let chromaClass = c == 0 ? 0 : 1
-        var empty = true
-        for v in 0..<band.height where empty {
-          for u in 0..<band.width where q[c][(band.y0 + v) * width + band.x0 + u] != 0 { empty = false; break }
-        }
-        if io.bit(empty, &bandEmpty[chromaClass * 3 + levelClass]) { continue }
-        let parentBand = band.parent >= 0 ? layout.bands[band.parent] : nil
+        let emptyContext = (c == 0 ? 0 : 3) + emptyBase
+        var nonzero = 0
         for v in 0..<band.height {
-          for u in 0..<band.width {
-            let index = (band.y0 + v) * width + band.x0 + u
-            // Causal neighbourhood inside the band.
-            let left = u > 0 ? min(abs(q[c][index - 1]), 3) : 0
-            let up = v > 0 ? min(abs(q[c][index - width]), 3) : 0
-            let upLeft = (u > 0 && v > 0) ? min(abs(q[c][index - width - 1]), 3) : 0
-            let upRight = (u + 1 < band.width && v > 0) ? min(abs(q[c][index - width + 1]), 3) : 0
-            let sum = 2 * (left + up) + upLeft + upRight
-            let magClass = sum == 0 ? 0 : sum == 1 ? 1 : sum == 2 ? 2 : sum <= 4 ? 3 : sum <= 7 ? 4 : 5
-            var parentClass = 0
-            if let p = parentBand {
-              let pu = min(u >> 1, p.width - 1), pv = min(v >> 1, p.height - 1)
-              parentClass = min(abs(q[c][(p.y0 + pv) * width + p.x0 + pu]), 2)
-            }
-            let channelClass = c == 0 ? 0 : (q[0][index] == 0 ? 1 : 2)
-            let orientationClass = band.orientation == 2 ? 1 : 0
-            let zeroContext = (((levelClass * 3 + channelClass) * 3 + parentClass) * 6 + magClass) * 2 + orientationClass
-            let magnitudeContext = channelClass * 6 + magClass
-            let signContext = channelClass * 3 + band.orientation
-            var value = q[c][index]
-            if let search {
-              value = choose(search, channel: c, index: index, zeroContext: zeroContext, magnitudeContext: magnitudeContext,
-                             strongParent: parentClass == 2, signContext: signContext, chroma: chromaClass)
-              q[c][index] = value
-            }
-            if !io.bit(value != 0, &zero[zeroContext]) { continue }
-            var magnitude = 1
-            if io.bit(abs(value) > 1, &greaterOne[magnitudeContext * 2 + (parentClass == 2 ? 1 : 0)]) {
-              magnitude = 2
-              if io.bit(abs(value) > 2, &greaterTwo[magnitudeContext]) {
-                guard let rest = Self.codeExpGolomb(&io, abs(value) - 3, models: &prefix, base: chromaClass * (Self.maxPrefix + 1))
-                else { return false }
-                magnitude = 3 + rest
-              }
-            }
-            let negative = io.bit(value < 0, &sign[signContext])
-            q[c][index] = negative ? -magnitude : magnitude
+          for u in 0..<band.width where q[c][(band.y0 + v) * width + band.x0 + u] != 0 { nonzero += 1 }
+        }
+        var empty = nonzero == 0
+        if let search, !empty, nonzero <= search.emptyBandTrialLimit, leaveEmpty(q, layout: layout, bandIndex: bandIndex, channel: c, search: search, emptyContext: emptyContext) {
+          for v in 0..<band.height {
+            for u in 0..<band.width { q[c][(band.y0 + v) * width + band.x0 + u] = 0 }
           }
+          empty = true
+        }
+        if io.bit(empty, &bandEmpty[emptyContext]) { continue }
+        var distortion = 0.0
+        guard codeBand(&io, &q, layout: layout, bandIndex: bandIndex, channel: c, search: search, distortion: &distortion) else {
+          return false
         }
       }
     }
     return true
   }
 
+  /// The encoder's whole-band decision: true when leaving the band empty costs less (distortion
+  /// + λ·rate) than coding it, measured by coding it on a copy of the models.
+  private func leaveEmpty(_ q: [[Int]], layout: SubbandLayout, bandIndex: Int, channel c: Int, search: RateDistortionSearch,
+                          emptyContext: Int) -> Bool {
+    let band = layout.bands[bandIndex]
+    var zeroDistortion = 0.0
+    for v in 0..<band.height {
+      for u in 0..<band.width {
+        let o = Double(search.original[c][(band.y0 + v) * layout.width + band.x0 + u])
+        zeroDistortion += o * o
+      }
+    }
+    zeroDistortion *= search.weights[c]
+    let model = bandEmpty[emptyContext]
+    let zeroCost = (zeroDistortion + search.lambda * cost(model.p1, true)) * search.emptyBandFactor
+    var trial = self
+    var planes = q
+    var counter = CostIO()
+    var distortion = 0.0
+    _ = trial.codeBand(&counter, &planes, layout: layout, bandIndex: bandIndex, channel: c, search: search, distortion: &distortion)
+    return zeroCost <= distortion + search.lambda * (Double(counter.cost) / 65536 + cost(model.p1, false))
+  }
+
+  /// One detail band of plane `c` whose band-empty flag said "not empty". When encoding with a
+  /// search, chooses each level and adds its weighted squared error to `distortion`.
+  private mutating func codeBand<IO: EntropyIO>(_ io: inout IO, _ q: inout [[Int]], layout: SubbandLayout, bandIndex: Int, channel c: Int,
+                                                search: RateDistortionSearch?, distortion: inout Double) -> Bool {
+    let width = layout.width
+    let band = layout.bands[bandIndex]
+    let levelClass = min(band.level, 2)
+    let parentBand = band.parent >= 0 ? layout.bands[band.parent] : nil
+    // The same level's bands already coded (HL before LH before HH), for sibling contexts.
+    let siblings = layout.bands.filter { $0.level == band.level && $0.orientation < band.orientation }
+    let slot = c * Self.bandSlots + min(bandIndex, Self.bandSlots - 1)
+    let orientationClass = band.orientation == 2 ? 1 : 0
+    // Work on the plane moved out of `q` (no copy on write); luma and Co are read-only here.
+    var plane = q[c]
+    q[c] = []
+    defer { q[c] = plane }
+    let luma = c > 0 ? q[0] : [], co = c > 1 ? q[1] : []
+    for v in 0..<band.height {
+      for u in 0..<band.width {
+        let index = (band.y0 + v) * width + band.x0 + u
+        // Causal neighbours inside the band, capped at 3 (fine context) and at 4 (activity).
+        let west = u > 0 ? abs(plane[index - 1]) : 0
+        let north = v > 0 ? abs(plane[index - width]) : 0
+        let northWest = u > 0 && v > 0 ? abs(plane[index - width - 1]) : 0
+        let northEast = u + 1 < band.width && v > 0 ? abs(plane[index - width + 1]) : 0
+        let sum = 2 * (min(west, 3) + min(north, 3)) + min(northWest, 3) + min(northEast, 3)
+        let neighbourClass = sum == 0 ? 0 : sum == 1 ? 1 : sum == 2 ? 2 : sum <= 4 ? 3 : sum <= 7 ? 4 : 5
+        var activity = 2 * (min(west, 4) + min(north, 4)) + min(northWest, 4) + min(northEast, 4)
+        if u > 1 { activity += min(abs(plane[index - 2]), 4) }
+        if v > 1 { activity += min(abs(plane[index - 2 * width]), 4) }
+        var escapeSum = west + north + northWest + northEast
+
+        // The parent one level up: its magnitude, or whether its 4-neighbourhood is active.
+        var parentClass = 0
+        var strongParent = false
+        if let p = parentBand {
+          let pu = min(u >> 1, p.width - 1), pv = min(v >> 1, p.height - 1)
+          let pi = (p.y0 + pv) * width + p.x0 + pu
+          let parent = abs(plane[pi])
+          strongParent = parent >= 2
+          escapeSum += 2 * parent
+          activity += 2 * min(parent, 4)
+          let right = pu + 1 < p.width ? abs(plane[pi + 1]) : 0
+          let below = pv + 1 < p.height ? abs(plane[pi + width]) : 0
+          activity += min(right, 2) + min(below, 2)
+          if parent > 0 {
+            parentClass = min(parent, 2) + 1
+          } else {
+            let left = pu > 0 ? abs(plane[pi - 1]) : 0
+            let above = pv > 0 ? abs(plane[pi - width]) : 0
+            parentClass = left + right + above + below > 0 ? 1 : 0
+          }
+        }
+        var siblingSum = 0
+        for s in siblings {
+          let m = abs(plane[(s.y0 + min(v, s.height - 1)) * width + s.x0 + min(u, s.width - 1)])
+          siblingSum += m
+          activity += min(m, 3)
+        }
+        let siblingClass = min(siblingSum, 2)
+        if c > 0 { activity += 2 * min(abs(luma[index]), 3) }
+        let channelClass = c == 0 ? 0 : (luma[index] == 0 ? 1 : 2)
+        let set = levelClass * 3 + channelClass
+        let activityClass = activity == 0 ? 0 : activity <= 3 ? activity : activity <= 5 ? 4 : activity <= 7 ? 5
+          : activity <= 10 ? 6 : activity <= 14 ? 7 : activity <= 20 ? 8 : 9
+        let zeroContext = ((((siblingClass * 3 + levelClass) * 3 + channelClass) * 4 + parentClass) * 6 + neighbourClass) * 2 + orientationClass
+        let activityContext = set * Self.activityClasses + activityClass
+        let magnitudeContext = set * 6 + neighbourClass
+        let greaterOneContext = magnitudeContext * 2 + (strongParent ? 1 : 0)
+        let escapeClass = escapeSum < 3 ? 0 : escapeSum < 6 ? 1 : escapeSum < 10 ? 2 : escapeSum < 16 ? 3 : escapeSum < 28 ? 4 : 5
+        let signContext = Self.signContext(plane, luma, co, channel: c, index: index, width: width, u: u, v: v, orientation: band.orientation)
+
+        let zeroInputs = (zero[zeroContext].p1, zeroActivity[activityContext].p1, zeroBand[slot].p1)
+        let pNonzero = zeroMixer.mix(set: set, zeroInputs.0, zeroInputs.1, zeroInputs.2)
+        var value = plane[index]
+        if let search {
+          value = choose(search, channel: c, index: index, pNonzero: pNonzero, greaterOneContext: greaterOneContext,
+                         magnitudeContext: magnitudeContext, signContext: signContext, escapeClass: escapeClass)
+          plane[index] = value
+          let o = Double(search.original[c][index])
+          let e = value == 0 ? o : abs(o) - Double(abs(value) * search.steps[c] - search.biases[c])
+          distortion += e * e * search.weights[c]
+        }
+        let significant = io.bit(value != 0, p1: pNonzero)
+        zero[zeroContext].update(significant)
+        zeroActivity[activityContext].update(significant)
+        zeroBand[slot].update(significant)
+        zeroMixer.update(set: set, significant, pNonzero, zeroInputs.0, zeroInputs.1, zeroInputs.2)
+        if !significant { continue }
+
+        var magnitude = 1
+        let oneInputs = (greaterOne[greaterOneContext].p1, greaterOneActivity[activityContext].p1)
+        let pGreaterOne = greaterOneMixer.mix(set: set, oneInputs.0, oneInputs.1)
+        let greater = io.bit(abs(value) > 1, p1: pGreaterOne)
+        greaterOne[greaterOneContext].update(greater)
+        greaterOneActivity[activityContext].update(greater)
+        greaterOneMixer.update(set: set, greater, pGreaterOne, oneInputs.0, oneInputs.1)
+        if greater {
+          magnitude = 2
+          if io.bit(abs(value) > 2, &greaterTwo[magnitudeContext]) {
+            guard let rest = codeEscape(&io, abs(value) - 3, base: escapeClass * (Self.maxPrefix + 1)) else { return false }
+            magnitude = 3 + rest
+          }
+        }
+        let negative = io.bit(value < 0, &sign[signContext])
+        plane[index] = negative ? -magnitude : magnitude
+      }
+    }
+    return true
+  }
+
+  /// The sign context: luma by the west and north signs; Co by the co-located luma sign and its
+  /// own west and north signs; Cg by the co-located luma and Co signs.
+  @inline(__always)
+  private static func signContext(_ plane: [Int], _ luma: [Int], _ co: [Int], channel c: Int, index: Int, width: Int,
+                                  u: Int, v: Int, orientation: Int) -> Int {
+    @inline(__always) func sgn(_ x: Int) -> Int { x > 0 ? 2 : x < 0 ? 0 : 1 }
+    switch c {
+    case 0:
+      let west = u > 0 ? sgn(plane[index - 1]) : 1
+      let north = v > 0 ? sgn(plane[index - width]) : 1
+      return orientation * 9 + west * 3 + north
+    case 1:
+      let west = u > 0 ? sgn(plane[index - 1]) : 1
+      let north = v > 0 ? sgn(plane[index - width]) : 1
+      return 27 + ((orientation * 3 + sgn(luma[index])) * 3 + west) * 3 + north
+    default:
+      return 108 + orientation * 9 + sgn(luma[index]) * 3 + sgn(co[index])
+    }
+  }
+
   /// The encoder's choice for one detail coefficient: among the nearest level, one level less
   /// and zero, the one with the least distortion + λ·rate under the current model state.
-  private func choose(_ search: RateDistortionSearch, channel c: Int, index: Int, zeroContext: Int, magnitudeContext: Int,
-                      strongParent: Bool, signContext: Int, chroma: Int) -> Int {
+  private func choose(_ search: RateDistortionSearch, channel c: Int, index: Int, pNonzero: UInt32, greaterOneContext: Int,
+                      magnitudeContext: Int, signContext: Int, escapeClass: Int) -> Int {
     let original = search.original[c][index]
     let step = search.steps[c]
     let nearest = (abs(original) + step / 2) / step
@@ -107,19 +262,22 @@ struct CoefficientCoder {
     let weight = search.weights[c]
     let bias = search.biases[c]
     var best = 0
-    var bestCost = Double(original) * Double(original) * weight + search.lambda * cost(zero[zeroContext], false)
+    var bestCost = Double(original) * Double(original) * weight + search.lambda * cost(pNonzero, false)
+    // The greater-than-1 flag is costed by its fine model alone: close to the mix, and cheaper.
     for m in stride(from: nearest, through: max(1, nearest - 1), by: -1) {
       let error = Double(abs(original) - (m * step - bias))
-      var bits = cost(zero[zeroContext], true) + cost(sign[signContext], original < 0)
-      bits += cost(greaterOne[magnitudeContext * 2 + (strongParent ? 1 : 0)], m > 1)
+      var bits = cost(pNonzero, true) + cost(sign[signContext].p1, original < 0)
+      bits += cost(greaterOne[greaterOneContext].p1, m > 1)
       if m > 1 {
-        bits += cost(greaterTwo[magnitudeContext], m > 2)
+        bits += cost(greaterTwo[magnitudeContext].p1, m > 2)
         if m > 2 {
           let n = m - 2
           let length = Int.bitWidth - n.leadingZeroBitCount - 1
-          let base = chroma * (Self.maxPrefix + 1)
-          for k in 0...length { bits += cost(prefix[base + min(k, Self.maxPrefix)], k < length) }
-          bits += Double(length)
+          let base = escapeClass * (Self.maxPrefix + 1)
+          for k in 0...length { bits += cost(escapePrefix[base + min(k, Self.maxPrefix)].p1, k < length) }
+          if length > 0 {
+            bits += cost(escapeLeading[base + length].p1, (n >> (length - 1)) & 1 == 1) + Double(length - 1)
+          }
         }
       }
       let total = error * error * weight + search.lambda * bits
@@ -132,8 +290,8 @@ struct CoefficientCoder {
   }
 
   @inline(__always)
-  private func cost(_ model: AdaptiveBit, _ bit: Bool) -> Double {
-    let p = Int(model.p1)
+  private func cost(_ p1: UInt32, _ bit: Bool) -> Double {
+    let p = Int(p1)
     return Double(BitCost.table[(bit ? p : 65536 - p) >> 6]) / 65536
   }
 
@@ -173,6 +331,23 @@ struct CoefficientCoder {
     return true
   }
 
+  /// A detail magnitude's escape `value ≥ 0`: Exp-Golomb (order 0) with an adaptive unary
+  /// prefix, an adaptive leading suffix bit and raw remaining suffix bits.
+  private mutating func codeEscape<IO: EntropyIO>(_ io: inout IO, _ value: Int, base: Int) -> Int? {
+    let n = value + 1
+    let bits = Int.bitWidth - n.leadingZeroBitCount - 1  // ⌊log2 n⌋ when encoding
+    var length = 0
+    while io.bit(length < bits, &escapePrefix[base + min(length, Self.maxPrefix)]) {
+      length += 1
+      if length > Self.maxPrefix { return nil }
+    }
+    if length == 0 { return 0 }
+    let leading = io.bit((n >> (length - 1)) & 1 == 1, &escapeLeading[base + length]) ? 1 : 0
+    let rest = Int(io.raw(UInt32(truncatingIfNeeded: n), count: length - 1))
+    let result = (((2 | leading) << (length - 1)) | rest) - 1
+    return result <= Self.maxMagnitude ? result : nil
+  }
+
   /// Exp-Golomb (order 0) of `value ≥ 0`: an adaptive unary prefix, then raw suffix bits.
   private static func codeExpGolomb<IO: EntropyIO>(_ io: inout IO, _ value: Int, models: inout [AdaptiveBit], base: Int) -> Int? {
     let n = value + 1
@@ -188,10 +363,45 @@ struct CoefficientCoder {
   }
 }
 
+/// Mixes the stretched probabilities of 2 or 3 models with one weight vector per set (16.16
+/// fixed point), trained online by the coding error: integer arithmetic only.
+struct LogisticMixer {
+  static let inputs = 3
+  /// The learning rate is 2^-learningShift per unit of stretch × error.
+  static let learningShift = 16
+  var weights: [Int32]
+
+  init(sets: Int, initial: [Int32]) {
+    precondition(initial.count <= Self.inputs)
+    let row = initial + [Int32](repeating: 0, count: Self.inputs - initial.count)
+    weights = Array((0..<sets).map { _ in row }.joined())
+  }
+
+  /// The mixed probability of a 1, out of 65536, kept within [32, 65504].
+  @inline(__always)
+  func mix(set: Int, _ a: UInt32, _ b: UInt32, _ c: UInt32 = 32768) -> UInt32 {
+    let w = set * Self.inputs
+    let dot = Int(weights[w]) * Int(TextLogistic.stretch(a)) + Int(weights[w + 1]) * Int(TextLogistic.stretch(b))
+      + Int(weights[w + 2]) * Int(TextLogistic.stretch(c))
+    return min(max(TextLogistic.squash(Int32(truncatingIfNeeded: dot >> 16)), 32), 65504)
+  }
+
+  /// Moves the set's weights along the gradient of the coding cost of `bit`.
+  @inline(__always)
+  mutating func update(set: Int, _ bit: Bool, _ p: UInt32, _ a: UInt32, _ b: UInt32, _ c: UInt32 = 32768) {
+    let error = (bit ? 65536 : 0) - Int(p)
+    let w = set * Self.inputs
+    weights[w] &+= Int32(truncatingIfNeeded: (Int(TextLogistic.stretch(a)) * error) >> Self.learningShift)
+    weights[w + 1] &+= Int32(truncatingIfNeeded: (Int(TextLogistic.stretch(b)) * error) >> Self.learningShift)
+    weights[w + 2] &+= Int32(truncatingIfNeeded: (Int(TextLogistic.stretch(c)) * error) >> Self.learningShift)
+  }
+}
+
 extension CoefficientCoder {
   /// Every model, in a fixed order (the order of the prior tables).
   var models: [AdaptiveBit] {
-    lowZero + lowSign + lowPrefix + bandEmpty + zero + greaterOne + greaterTwo + prefix + sign
+    lowZero + lowSign + lowPrefix + bandEmpty + zero + zeroActivity + zeroBand + greaterOne + greaterOneActivity
+      + greaterTwo + escapePrefix + escapeLeading + sign
   }
 
   static let modelCount = CoefficientCoder().models.count
@@ -208,7 +418,7 @@ extension CoefficientCoder {
         models[i].count = confidence
       }
     }
-    load(&lowZero); load(&lowSign); load(&lowPrefix); load(&bandEmpty); load(&zero)
-    load(&greaterOne); load(&greaterTwo); load(&prefix); load(&sign)
+    load(&lowZero); load(&lowSign); load(&lowPrefix); load(&bandEmpty); load(&zero); load(&zeroActivity); load(&zeroBand)
+    load(&greaterOne); load(&greaterOneActivity); load(&greaterTwo); load(&escapePrefix); load(&escapeLeading); load(&sign)
   }
 }

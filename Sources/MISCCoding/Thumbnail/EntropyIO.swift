@@ -7,10 +7,18 @@ protocol EntropyIO {
   mutating func bit(_ bit: Bool, _ model: inout AdaptiveBit) -> Bool
   /// Code the low `count` bits of `value` (ignored when decoding) at equal probability.
   mutating func raw(_ value: UInt32, count: Int) -> UInt32
+  /// Code `bit` (ignored when decoding) with a fixed probability of a 1 (out of 65536).
+  mutating func bit(_ bit: Bool, p1: UInt32) -> Bool
 }
 
 struct EncodingIO: EntropyIO {
   var encoder: RangeEncoder
+
+  @inline(__always)
+  mutating func bit(_ bit: Bool, p1: UInt32) -> Bool {
+    encoder.encode(bit: bit, p1: p1)
+    return bit
+  }
 
   @inline(__always)
   mutating func bit(_ bit: Bool, _ model: inout AdaptiveBit) -> Bool {
@@ -29,6 +37,11 @@ struct DecodingIO: EntropyIO {
   var decoder: RangeDecoder
 
   @inline(__always)
+  mutating func bit(_ bit: Bool, p1: UInt32) -> Bool {
+    decoder.decodeBit(p1: p1)
+  }
+
+  @inline(__always)
   mutating func bit(_ bit: Bool, _ model: inout AdaptiveBit) -> Bool {
     model.decode(from: &decoder)
   }
@@ -43,6 +56,13 @@ struct DecodingIO: EntropyIO {
 /// the encoder's rate-distortion search uses it to compare candidate streams cheaply.
 struct CostIO: EntropyIO {
   var cost: Int = 0
+
+  @inline(__always)
+  mutating func bit(_ bit: Bool, p1: UInt32) -> Bool {
+    let p = Int(p1)
+    cost += BitCost.table[(bit ? p : 65536 - p) >> 6]
+    return bit
+  }
 
   @inline(__always)
   mutating func bit(_ bit: Bool, _ model: inout AdaptiveBit) -> Bool {

@@ -31,6 +31,11 @@ struct BenchThumbnails: AsyncParsableCommand {
   @Option(name: .long, help: "Write the mean rate-distortion curves as an SVG plot to this path.")
   var plot: String?
 
+  @Option(name: .long, help: ArgumentHelp(
+    "Reuse the reference codecs' curves from an earlier --json report of the same dataset.",
+    discussion: "Only our codec is swept again (and any reference the report lacks): the quick loop for codec work."))
+  var references: String?
+
   var parsedSizes: [Int] { sizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
   var parsedCodecs: [ReferenceCodec] { codecs.split(separator: ",").compactMap { ReferenceCodec(rawValue: $0.trimmingCharacters(in: .whitespaces)) } }
 
@@ -52,7 +57,17 @@ struct BenchThumbnails: AsyncParsableCommand {
 
   func run() async throws {
     let showProgress = isatty(STDERR_FILENO) != 0
-    let report = try ThumbnailBench.run(dataset: dataset, sizes: parsedSizes, codecs: parsedCodecs) { line in
+    var previous: ThumbnailBench.Report?
+    if let references {
+      let data: Data
+      do { data = try Data(contentsOf: URL(fileURLWithPath: references)) } catch {
+        throw ValidationError("--references \(references): cannot read it (\(error.localizedDescription))")
+      }
+      do { previous = try JSONDecoder().decode(ThumbnailBench.Report.self, from: data) } catch {
+        throw ValidationError("--references \(references): not a `misc bench thumbnails --json` report (\(error))")
+      }
+    }
+    let report = try ThumbnailBench.run(dataset: dataset, sizes: parsedSizes, codecs: parsedCodecs, reusing: previous) { line in
       if showProgress { Console.progress("bench thumbnails: \(line)") }
     }
     if showProgress { Console.progress(nil) }
