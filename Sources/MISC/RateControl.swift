@@ -1,3 +1,4 @@
+import Foundation
 import MISCCoding
 import MISCImage
 import MISCMetrics
@@ -29,7 +30,7 @@ public struct RateControl: Sendable {
   /// or nil if even a file without a thumbnail does not fit.
   ///
   /// The reference PSNR is close to unimodal in the thumbnail size, so the search scores a coarse
-  /// subset of `longSides`, then the sizes between the best one's coarse neighbours. For each
+  /// subset of `longSides`, then climbs from the best of those one size at a time. For each
   /// size it finds the highest quality that fits, starting from the quality that fitted the
   /// nearest size already tried.
   public func choose(image: Image, prefix: Container.Prefix, budgetBytes: Int) -> Choice? {
@@ -60,13 +61,23 @@ public struct RateControl: Sendable {
       }
     }
     if let position = bestIndex {
-      let low = position > 0 ? coarse[position - 1] + 1 : 0
-      let high = position + 1 < coarse.count ? coarse[position + 1] - 1 : sides.count - 1
-      for index in low...max(low, high) where index < sides.count {
-        if let choice = score(index), choice.referencePSNR > best.referencePSNR { best = choice }
+      // Climb one size at a time from the best coarse size, first towards its better coarse
+      // neighbour; by unimodality the other side is tried only if that first step fails.
+      let below = position > 0 ? scores[coarse[position - 1]]?.referencePSNR ?? -.infinity : -.infinity
+      let above = position + 1 < coarse.count ? scores[coarse[position + 1]]?.referencePSNR ?? -.infinity : -.infinity
+      for direction in above >= below ? [1, -1] : [-1, 1] {
+        var index = coarse[position] + direction
+        var moved = false
+        while index >= 0 && index < sides.count, let choice = score(index), choice.referencePSNR > best.referencePSNR {
+          best = choice
+          moved = true
+          index += direction
+        }
+        if moved { break }
       }
     }
     best.trials = search.trials
+    if ProcessInfo.processInfo.environment["RCDBG"] != nil { print("RC trials", search.trials, "sizes", scores.keys.sorted().map { sides[$0] }) }
     return best
   }
 
@@ -89,7 +100,7 @@ public struct RateControl: Sendable {
     mutating func best(longSide: Int) -> Choice? {
       let size = Container.thumbnailSize(imageWidth: image.width, imageHeight: image.height, longSide: longSide)
       let small = Resample.area(image, width: size.width, height: size.height)
-      let thumbnail = Container.Thumbnail(width: size.width, height: size.height, rgb: small.pixels)
+      let thumbnail = ThumbnailCodec.analyse(rgb: small.pixels, width: size.width, height: size.height)
       guard let (quality, encoded) = highestFitting(thumbnail, start: startQuality(longSide)) else { return nil }
       fitted[longSide] = quality
       guard let decoded = try? Container.decode(encoded.bytes) else { return nil }
@@ -105,42 +116,41 @@ public struct RateControl: Sendable {
       return fitted[nearest]!
     }
 
-    /// The highest quality whose file fits: gallop from `start` in the direction that the first
-    /// trial indicates, then bisect the bracket.
-    private mutating func highestFitting(_ thumbnail: Container.Thumbnail, start: Int) -> (Int, Container.Encoded)? {
+    /// The highest quality whose file fits. File size grows about geometrically with quality, so
+    /// each trial aims at the budget along the log-size slope of the trials so far (a secant
+    /// search), then the bracket [fits, does not fit] closes to adjacent qualities: usually
+    /// three or four codings instead of a bisection's six.
+    private mutating func highestFitting(_ thumbnail: ThumbnailCodec.Analysis, start: Int) -> (Int, Container.Encoded)? {
       let top = ThumbnailCodec.qualityLevels - 1
       var cache: [Int: Container.Encoded] = [:]
-      func fits(_ quality: Int) -> Bool {
-        if cache[quality] == nil {
-          cache[quality] = prefix.finish(thumbnail: thumbnail, quality: quality)
-          trials += 1
-        }
-        return cache[quality]!.bytes.count <= budgetBytes
+      func bytes(_ quality: Int) -> Int {
+        if let known = cache[quality] { return known.bytes.count }
+        let encoded = prefix.finish(analysed: thumbnail, quality: quality)
+        cache[quality] = encoded
+        trials += 1
+        return encoded.bytes.count
       }
-      var low: Int  // fits (or -1)
-      var high: Int  // does not fit (or top + 1)
-      var step = 1
-      if fits(start) {
-        low = start
-        high = top + 1
-        while low < top {
-          let next = min(top, low + step)
-          if fits(next) { low = next; step *= 2 } else { high = next; break }
+      var low = -1  // the highest quality known to fit (or -1)
+      var high = top + 1  // the lowest quality known not to fit (or top + 1)
+      var quality = min(max(start, 0), top)
+      var previous: (quality: Int, bytes: Int)? = nil
+      while true {
+        let size = bytes(quality)
+        if size <= budgetBytes { low = quality } else { high = quality }
+        if high - low <= 1 { break }
+        // ln(bytes) per quality step: measured from the last two trials, else a typical value.
+        var slope = Self.typicalLogSlope
+        if let p = previous, p.quality != quality, p.bytes > 0, size > 0 {
+          slope = min(max(log(Double(size) / Double(p.bytes)) / Double(quality - p.quality), 0.01), 1)
         }
-      } else {
-        high = start
-        low = -1
-        while high > 0 {
-          let next = max(0, high - step)
-          if fits(next) { low = next; break } else { high = next; step *= 2 }
-        }
+        previous = (quality, size)
+        let aim = Double(quality) + log(Double(budgetBytes) / Double(max(size, 1))) / slope
+        quality = min(max(Int(aim.rounded(.down)), low + 1), high - 1)
       }
-      if low < 0 { return nil }
-      while high - low > 1 {
-        let middle = (low + high) / 2
-        if fits(middle) { low = middle } else { high = middle }
-      }
-      return (low, cache[low]!)
+      return low < 0 ? nil : (low, cache[low]!)
     }
+
+    /// A typical growth of ln(file bytes) per quality index, for the first step of the search.
+    static let typicalLogSlope = 0.06
   }
 }

@@ -181,6 +181,12 @@ public enum Container {
 
     /// Append the thumbnail layer and the check value.
     public func finish(thumbnail: Thumbnail?, quality: Int) -> Encoded {
+      finish(analysed: thumbnail.map { ThumbnailCodec.analyse(rgb: $0.rgb, width: $0.width, height: $0.height) }, quality: quality)
+    }
+
+    /// Append a thumbnail given by its `ThumbnailCodec.analyse` result (a rate search codes one
+    /// thumbnail at many qualities) and the check value.
+    public func finish(analysed thumbnail: ThumbnailCodec.Analysis?, quality: Int) -> Encoded {
       var encoder = self.encoder
       var layers = self.layers
       let before = encoder.bitCount
@@ -191,7 +197,7 @@ public enum Container {
         precondition(expected == (thumbnail.width, thumbnail.height) && long <= ThumbnailCodec.maxSide,
                      "thumbnail size must come from Container.thumbnailSize")
         encoder.encodeBits(UInt32(max(thumbnail.width, thumbnail.height) - 1), count: 8)
-        ThumbnailCodec.encode(rgb: thumbnail.rgb, width: thumbnail.width, height: thumbnail.height, quality: quality, to: &encoder)
+        ThumbnailCodec.encode(thumbnail, quality: quality, to: &encoder)
       }
       layers.thumbnail = encoder.bitCount - before
       let body = encoder.finish()

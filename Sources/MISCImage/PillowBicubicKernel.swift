@@ -73,4 +73,10 @@ struct PillowBicubicKernel {
     let value = sum >> precisionBits
     return value < 0 ? 0 : value > 255 ? 255 : UInt8(value)
   }
+
+  /// The same for a 32-bit sum (Pillow's own accumulator width).
+  @inline(__always)
+  static func clip8(_ sum: Int32) -> UInt8 {
+    UInt8(truncatingIfNeeded: min(max(sum >> Int32(precisionBits), 0), 255))
+  }
 }

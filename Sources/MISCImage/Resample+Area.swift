@@ -41,16 +41,19 @@ extension Resample {
     let rowLength = width * 3
     let pixels = horizontal.withUnsafeBufferPointer { src in
       [UInt8](unsafeUninitializedCapacity: height * rowLength) { dst, initialized in
-        var sums = [Int](repeating: 0, count: rowLength)
+        let sums = UnsafeMutablePointer<Int>.allocate(capacity: rowLength)
+        defer { sums.deallocate() }
+        let source = src.baseAddress!
         for y in 0..<height {
-          for i in 0..<rowLength { sums[i] = 0 }
+          sums.update(repeating: 0, count: rowLength)
           let first = rows.first[y]
           for k in rows.offsets[y]..<rows.offsets[y + 1] {
-            let srcRow = (first + k - rows.offsets[y]) * rowLength
+            let row = source + (first + k - rows.offsets[y]) * rowLength
             let w = rows.weights[k]
-            for i in 0..<rowLength { sums[i] += src[srcRow + i] * w }
+            for i in 0..<rowLength { sums[i] &+= row[i] &* w }
           }
-          for i in 0..<rowLength { dst[y * rowLength + i] = UInt8((sums[i] + half) / divisor) }
+          let out = dst.baseAddress! + y * rowLength
+          for i in 0..<rowLength { out[i] = UInt8(truncatingIfNeeded: (sums[i] + half) / divisor) }
         }
         initialized = height * rowLength
       }

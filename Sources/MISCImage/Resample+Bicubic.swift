@@ -60,26 +60,30 @@ extension Resample {
   }
 
   /// Resamples every column of `image` to `kernel.outputSize` rows; kernel indices are rows of `image`.
+  /// Sums are 32-bit as in Pillow (they cannot overflow: 255 · Σ|c| < 2^31), which lets the
+  /// row loops vectorise.
   private static func verticalPass(_ image: Image, kernel: PillowBicubicKernel) -> Image {
     let outHeight = kernel.outputSize
     let rowLength = image.width * 3
     let ksize = kernel.ksize
+    let coefficients = kernel.coefficients.map { Int32($0) }
     let pixels = image.pixels.withUnsafeBufferPointer { src in
-      kernel.coefficients.withUnsafeBufferPointer { coefficients in
-        [UInt8](unsafeUninitializedCapacity: outHeight * rowLength) { dst, initialized in
-          var sums = [Int](repeating: 0, count: rowLength)
-          for y in 0..<outHeight {
-            let start = kernel.starts[y], count = kernel.counts[y]
-            for i in 0..<rowLength { sums[i] = PillowBicubicKernel.rounding }
-            for k in 0..<count {
-              let c = coefficients[y * ksize + k]
-              let srcRow = (start + k) * rowLength
-              for i in 0..<rowLength { sums[i] += Int(src[srcRow + i]) * c }
-            }
-            for i in 0..<rowLength { dst[y * rowLength + i] = PillowBicubicKernel.clip8(sums[i]) }
+      [UInt8](unsafeUninitializedCapacity: outHeight * rowLength) { dst, initialized in
+        let sums = UnsafeMutablePointer<Int32>.allocate(capacity: rowLength)
+        defer { sums.deallocate() }
+        let source = src.baseAddress!
+        for y in 0..<outHeight {
+          let start = kernel.starts[y], count = kernel.counts[y]
+          sums.update(repeating: Int32(PillowBicubicKernel.rounding), count: rowLength)
+          for k in 0..<count {
+            let c = coefficients[y * ksize + k]
+            let row = source + (start + k) * rowLength
+            for i in 0..<rowLength { sums[i] &+= Int32(row[i]) &* c }
           }
-          initialized = outHeight * rowLength
+          let out = dst.baseAddress! + y * rowLength
+          for i in 0..<rowLength { out[i] = PillowBicubicKernel.clip8(sums[i]) }
         }
+        initialized = outHeight * rowLength
       }
     }
     return Image(width: image.width, height: outHeight, pixels: pixels)

@@ -390,10 +390,13 @@ struct LogisticMixer {
   @inline(__always)
   mutating func update(set: Int, _ bit: Bool, _ p: UInt32, _ a: UInt32, _ b: UInt32, _ c: UInt32 = 32768) {
     let error = (bit ? 65536 : 0) - Int(p)
-    let w = set * Self.inputs
-    weights[w] &+= Int32(truncatingIfNeeded: (Int(TextLogistic.stretch(a)) * error) >> Self.learningShift)
-    weights[w + 1] &+= Int32(truncatingIfNeeded: (Int(TextLogistic.stretch(b)) * error) >> Self.learningShift)
-    weights[w + 2] &+= Int32(truncatingIfNeeded: (Int(TextLogistic.stretch(c)) * error) >> Self.learningShift)
+    let sa = Int(TextLogistic.stretch(a)), sb = Int(TextLogistic.stretch(b)), sc = Int(TextLogistic.stretch(c))
+    weights.withUnsafeMutableBufferPointer { w in
+      let row = set * Self.inputs
+      w[row] &+= Int32(truncatingIfNeeded: (sa * error) >> Self.learningShift)
+      w[row + 1] &+= Int32(truncatingIfNeeded: (sb * error) >> Self.learningShift)
+      w[row + 2] &+= Int32(truncatingIfNeeded: (sc * error) >> Self.learningShift)
+    }
   }
 }
 

@@ -47,7 +47,31 @@ public enum ThumbnailCodec {
   }
 
   public static func encode(rgb: [UInt8], width: Int, height: Int, quality: Int, to encoder: inout RangeEncoder) {
-    _ = encode(rgb: rgb, width: width, height: height, quality: quality, to: &encoder, coder: initialCoder(quality: quality))
+    encode(analyse(rgb: rgb, width: width, height: height), quality: quality, to: &encoder)
+  }
+
+  /// A thumbnail after the colour transform and the forward wavelet: the part of encoding that
+  /// does not depend on the quality, so a search over qualities computes it once.
+  public struct Analysis: Sendable {
+    public let width: Int
+    public let height: Int
+    let layout: SubbandLayout
+    let planes: [[Int]]
+  }
+
+  public static func analyse(rgb: [UInt8], width: Int, height: Int) -> Analysis {
+    precondition(width >= 1 && height >= 1 && width <= maxSide && height <= maxSide, "thumbnail size out of range")
+    precondition(rgb.count == width * height * 3, "pixel count does not match the size")
+    let layout = SubbandLayout(width: width, height: height, levels: levels(width: width, height: height))
+    var planes = forwardColour(rgb, count: width * height)
+    for c in 0..<3 {
+      Wavelet97.forward(&planes[c], width: width, height: height, levels: layout.levels)
+    }
+    return Analysis(width: width, height: height, layout: layout, planes: planes)
+  }
+
+  public static func encode(_ analysis: Analysis, quality: Int, to encoder: inout RangeEncoder) {
+    _ = encode(analysis, quality: quality, to: &encoder, coder: initialCoder(quality: quality))
   }
 
   /// The context models at the start of a stream of quality `quality`: trained priors.
@@ -62,17 +86,12 @@ public enum ThumbnailCodec {
   static let priorConfidence: UInt8 = 14
 
   /// Encodes with the given starting models; returns the models' final state (for training priors).
-  static func encode(rgb: [UInt8], width: Int, height: Int, quality: Int, to encoder: inout RangeEncoder,
+  static func encode(_ analysis: Analysis, quality: Int, to encoder: inout RangeEncoder,
                      coder initial: CoefficientCoder) -> CoefficientCoder {
-    precondition(width >= 1 && height >= 1 && width <= maxSide && height <= maxSide, "thumbnail size out of range")
-    precondition(rgb.count == width * height * 3, "pixel count does not match the size")
     precondition((0..<qualityLevels).contains(quality), "quality index out of range")
     encoder.encodeBits(UInt32(quality), count: qualityBits)
-    let layout = SubbandLayout(width: width, height: height, levels: levels(width: width, height: height))
-    var planes = forwardColour(rgb, count: width * height)
-    for c in 0..<3 {
-      Wavelet97.forward(&planes[c], width: width, height: height, levels: layout.levels)
-    }
+    let layout = analysis.layout
+    let planes = analysis.planes
     let steps = steps(quality: quality)
     var q = (0..<3).map { quantise(planes[$0], step: steps[$0], layout: layout) }
     let search = RateDistortionSearch(

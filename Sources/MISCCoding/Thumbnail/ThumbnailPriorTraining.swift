@@ -8,16 +8,16 @@ enum ThumbnailPriorTraining {
   static func train(images: [(rgb: [UInt8], width: Int, height: Int)]) -> [UInt16] {
     let count = CoefficientCoder.modelCount
     var table: [UInt16] = []
+    let analyses = images.map { ThumbnailCodec.analyse(rgb: $0.rgb, width: $0.width, height: $0.height) }
     for bucket in 0..<ThumbnailPriors.buckets {
       var sum = [Double](repeating: 0, count: count)
       var used = [Double](repeating: 0, count: count)
       let first = bucket * ThumbnailCodec.qualityLevels / ThumbnailPriors.buckets
       let last = (bucket + 1) * ThumbnailCodec.qualityLevels / ThumbnailPriors.buckets
       for quality in first..<last {
-        for image in images {
+        for index in images.indices {
           var encoder = RangeEncoder()
-          let state = ThumbnailCodec.encode(rgb: image.rgb, width: image.width, height: image.height, quality: quality,
-                                            to: &encoder, coder: CoefficientCoder())
+          let state = ThumbnailCodec.encode(analyses[index], quality: quality, to: &encoder, coder: CoefficientCoder())
           for (i, model) in state.models.enumerated() where model.count > 0 {
             let p = Double(model.p1) / 65536
             sum[i] += log(p / (1 - p))
