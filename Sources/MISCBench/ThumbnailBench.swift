@@ -96,14 +96,19 @@ public enum ThumbnailBench {
         for (codec, curve) in image.curves where codec != ours { stored["\(size.size)/\(image.name)/\(codec)"] = curve }
       }
     }
-    try ExternalTool.ensureInstalled(Array(Set(codecs.flatMap(\.tools))).sorted(), log: log)
     let files = try datasetFiles(dataset)
+    let names = files.map { (($0 as NSString).lastPathComponent as NSString).deletingPathExtension }
+    // Only the codecs whose curves are not all stored need their tools.
+    let toRun = codecs.filter { codec in
+      !sizes.allSatisfy { size in names.allSatisfy { stored["\(size)/\($0)/\(codec.rawValue)"] != nil } }
+    }
+    try ExternalTool.ensureInstalled(Array(Set(toRun.flatMap(\.tools))).sorted(), log: log)
     let scratch = try ExternalTool.temporaryDirectory("bench-thumbnails")
     defer { try? FileManager.default.removeItem(at: scratch) }
     var perSize: [Int: [ImageCurves]] = [:]
     var timing: [Int: (seconds: Double, calls: Int)] = [:]
     for (index, file) in files.enumerated() {
-      let name = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+      let name = names[index]
       log("[\(index + 1)/\(files.count)] \(name)")
       let original = try ImageIO.read(path: file).image
       for size in sizes {

@@ -1,4 +1,5 @@
 import Foundation
+import MISCImage
 import Testing
 @testable import MISCBench
 
@@ -86,5 +87,28 @@ import Testing
       encoder.outputFormatting = [.sortedKeys]
       try encoder.encode(report).write(to: URL(fileURLWithPath: out + ".json"))
     }
+  }
+}
+
+/// `--references`: stored reference curves are taken as they are and their encoders are not run.
+@Suite struct ThumbnailBenchReuse {
+  @Test func storedReferenceCurvesAreReused() throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("misc-bench-reuse-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let pixels = (0..<40 * 30).flatMap { i in [UInt8(i % 40 * 6), UInt8(i / 40 * 8), UInt8((i * 7) % 256)] }
+    try ImageIO.writePNG(Image(width: 40, height: 30, pixels: pixels), to: directory.appendingPathComponent("a.png").path)
+    // Curves no encoder would produce: if the bench ran cwebp, they would not survive.
+    let stored = [(11, 21.5), (18, 24.0), (27, 27.0), (40, 30.25)].map { RDPoint(bytes: $0.0, psnr: $0.1, setting: "stored") }
+    let previous = ThumbnailBench.Report(dataset: directory.path, sizes: [
+      ThumbnailBench.SizeReport(size: 16, targets: [], summaries: [], images: [
+        ThumbnailBench.ImageCurves(name: "a", curves: ["webp": stored], bdRates: [:]),
+      ], oursMillisecondsPerCall: 0),
+    ])
+    let report = try ThumbnailBench.run(dataset: directory.path, sizes: [16], codecs: [.webp], reusing: previous)
+    let curves = try #require(report.sizes.first?.images.first?.curves)
+    #expect(curves["webp"] == stored)
+    #expect(curves[ThumbnailBench.ours]?.count == 64)
+    #expect(report.sizes[0].images[0].bdRates["webp"] != nil)
   }
 }

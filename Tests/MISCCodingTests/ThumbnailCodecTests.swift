@@ -160,3 +160,40 @@ private let roundTripSizes: [(Int, Int)] = (1...40).map { ($0, $0) } + [
     #expect(throws: CodingError.self) { try PixelThumbnailCodec.decode(Array(bytes.dropLast()), width: 16, height: 16) }
   }
 }
+
+@Suite struct ThumbnailAnalysisAndMixerTests {
+  /// A rate search codes one analysis at many qualities; it must write exactly what coding the
+  /// pixels writes.
+  @Test func analysedThumbnailsCodeLikePixels() throws {
+    let rgb = syntheticImage(width: 48, height: 32, seed: 4)
+    let analysis = ThumbnailCodec.analyse(rgb: rgb, width: 48, height: 32)
+    let prefix = try Container.Prefix(Container.Contents(width: 768, height: 512, level: 1))
+    let thumbnail = Container.Thumbnail(width: 48, height: 32, rgb: rgb)
+    for quality in [0, 17, 40, 63] {
+      var direct = RangeEncoder(), analysed = RangeEncoder()
+      ThumbnailCodec.encode(rgb: rgb, width: 48, height: 32, quality: quality, to: &direct)
+      ThumbnailCodec.encode(analysis, quality: quality, to: &analysed)
+      #expect(direct.finish() == analysed.finish())
+      #expect(prefix.finish(thumbnail: thumbnail, quality: quality).bytes == prefix.finish(analysed: analysis, quality: quality).bytes)
+    }
+  }
+
+  /// The mixer starts from its initial weights and learns to trust the input that predicts.
+  @Test func mixerLearnsWhichInputPredicts() {
+    var mixer = LogisticMixer(sets: 2, initial: [32768, 32768])
+    #expect(mixer.weights == [32768, 32768, 0, 32768, 32768, 0])
+    var state: UInt64 = 7
+    for _ in 0..<4000 {
+      state = state &* 6364136223846793005 &+ 1442695040888963407
+      let bit = state >> 63 == 1
+      let informative: UInt32 = bit ? 60000 : 5536  // always leans the right way
+      let noise: UInt32 = (state >> 20) & 1 == 1 ? 60000 : 5536  // unrelated to the bit
+      let p = mixer.mix(set: 1, informative, noise)
+      #expect((32...65504).contains(p))
+      mixer.update(set: 1, bit, p, informative, noise)
+    }
+    #expect(mixer.weights[3] > 60000 && abs(Int(mixer.weights[4])) < 20000, "\(mixer.weights)")
+    #expect(Array(mixer.weights[0..<3]) == [32768, 32768, 0])  // other sets untouched
+    #expect(mixer.mix(set: 1, 60000, 32768) > mixer.mix(set: 0, 60000, 32768))
+  }
+}
