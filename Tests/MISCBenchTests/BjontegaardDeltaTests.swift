@@ -96,7 +96,11 @@ import Testing
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("misc-bench-reuse-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
-    let pixels = (0..<40 * 30).flatMap { i in [UInt8(i % 40 * 6), UInt8(i / 40 * 8), UInt8((i * 7) % 256)] }
+    var pixels: [UInt8] = []
+    for i in 0..<40 * 30 {
+      let x = i % 40, y = i / 40
+      pixels += [UInt8(x * 6), UInt8(y * 8), UInt8((i * 7) % 256)]
+    }
     try ImageIO.writePNG(Image(width: 40, height: 30, pixels: pixels), to: directory.appendingPathComponent("a.png").path)
     // Curves no encoder would produce: if the bench ran cwebp, they would not survive.
     let stored = [(11, 21.5), (18, 24.0), (27, 27.0), (40, 30.25)].map { RDPoint(bytes: $0.0, psnr: $0.1, setting: "stored") }
