@@ -81,7 +81,8 @@ struct CoefficientCoder {
           for u in 0..<band.width where q[c][(band.y0 + v) * width + band.x0 + u] != 0 { nonzero += 1 }
         }
         var empty = nonzero == 0
-        if let search, !empty, nonzero <= search.emptyBandTrialLimit, leaveEmpty(q, layout: layout, bandIndex: bandIndex, channel: c, search: search, emptyContext: emptyContext) {
+        if let search, !empty, nonzero <= search.emptyBandTrialLimit,
+           leaveEmpty(q, layout: layout, bandIndex: bandIndex, channel: c, search: search, emptyContext: emptyContext) {
           for v in 0..<band.height {
             for u in 0..<band.width { q[c][(band.y0 + v) * width + band.x0 + u] = 0 }
           }
