@@ -118,7 +118,7 @@ public struct RateControl: Sendable {
     /// The highest quality whose file fits. File size grows about geometrically with quality, so
     /// each trial aims at the budget along the log-size slope of the trials so far (a secant
     /// search), then the bracket [fits, does not fit] closes to adjacent qualities: about 2.7
-    /// codings a size on Kodak, where galloping and bisecting took about 5.
+    /// codings a size on Kodak.
     private mutating func highestFitting(_ thumbnail: ThumbnailCodec.Analysis, start: Int) -> (Int, Container.Encoded)? {
       let top = ThumbnailCodec.qualityLevels - 1
       var cache: [Int: Container.Encoded] = [:]
