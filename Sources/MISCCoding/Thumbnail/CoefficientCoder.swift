@@ -336,12 +336,7 @@ struct CoefficientCoder {
   /// prefix, an adaptive leading suffix bit and raw remaining suffix bits.
   private mutating func codeEscape<IO: EntropyIO>(_ io: inout IO, _ value: Int, base: Int) -> Int? {
     let n = value + 1
-    let bits = Int.bitWidth - n.leadingZeroBitCount - 1  // ⌊log2 n⌋ when encoding
-    var length = 0
-    while io.bit(length < bits, &escapePrefix[base + min(length, Self.maxPrefix)]) {
-      length += 1
-      if length > Self.maxPrefix { return nil }
-    }
+    guard let length = Self.codeUnaryLength(&io, n, models: &escapePrefix, base: base) else { return nil }
     if length == 0 { return 0 }
     let leading = io.bit((n >> (length - 1)) & 1 == 1, &escapeLeading[base + length]) ? 1 : 0
     let rest = Int(io.raw(UInt32(truncatingIfNeeded: n), count: length - 1))
@@ -352,15 +347,22 @@ struct CoefficientCoder {
   /// Exp-Golomb (order 0) of `value ≥ 0`: an adaptive unary prefix, then raw suffix bits.
   private static func codeExpGolomb<IO: EntropyIO>(_ io: inout IO, _ value: Int, models: inout [AdaptiveBit], base: Int) -> Int? {
     let n = value + 1
-    let bits = Int.bitWidth - n.leadingZeroBitCount - 1  // ⌊log2 n⌋ when encoding
-    var length = 0
-    while io.bit(length < bits, &models[base + min(length, Self.maxPrefix)]) {
-      length += 1
-      if length > Self.maxPrefix { return nil }
-    }
+    guard let length = codeUnaryLength(&io, n, models: &models, base: base) else { return nil }
     let suffix = Int(io.raw(UInt32(truncatingIfNeeded: n), count: length))
     let result = ((1 << length) | suffix) - 1
     return result <= Self.maxMagnitude ? result : nil
+  }
+
+  /// The Exp-Golomb prefix of `n ≥ 1`: ⌊log2 n⌋ in unary, one adaptive model per position.
+  /// Returns the length coded, or nil past `maxPrefix` (a malformed stream).
+  private static func codeUnaryLength<IO: EntropyIO>(_ io: inout IO, _ n: Int, models: inout [AdaptiveBit], base: Int) -> Int? {
+    let bits = Int.bitWidth - n.leadingZeroBitCount - 1  // ⌊log2 n⌋ when encoding
+    var length = 0
+    while io.bit(length < bits, &models[base + min(length, maxPrefix)]) {
+      length += 1
+      if length > maxPrefix { return nil }
+    }
+    return length
   }
 }
 
