@@ -3,12 +3,13 @@ import Foundation
 import MISCImage
 @testable import MISC
 
-/// A fake OpenAI-compatible server on 127.0.0.1: records every request and answers with
-/// `respond(n, request)`, where n counts requests from 0.
-final class FakeLMM: @unchecked Sendable {
+/// A fake HTTP server on 127.0.0.1 for the LMM and diffusion-worker clients: records every
+/// request and answers with `respond(n, request)`, where n counts requests from 0.
+class FakeHTTPServer: @unchecked Sendable {
   struct Request: @unchecked Sendable {
     var method: String
     var path: String
+    /// Header names in lower case.
     var headers: [String: String]
     var body: Data
     var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body) as? [String: Any]) ?? [:] }
@@ -28,7 +29,6 @@ final class FakeLMM: @unchecked Sendable {
   var count: Int { lock.withLock { recorded.count } }
   /// The most requests that were being answered at once.
   var peakConcurrency: Int { lock.withLock { peak } }
-  var baseURL: String { "http://127.0.0.1:\(port)/v1" }
 
   init(_ respond: @escaping Responder) async throws {
     let box = ResponderBox()
@@ -59,6 +59,34 @@ final class FakeLMM: @unchecked Sendable {
     task.cancel()
   }
 
+  /// A port nothing listens on.
+  static func closedPort() async throws -> UInt16 {
+    let fake = try await FakeHTTPServer { _, _ in HTTPResponse(statusCode: .ok) }
+    let port = fake.port
+    await fake.stop()
+    return port
+  }
+
+  static func json(_ status: Int, _ body: [String: Any], headers: [String: String] = [:]) -> HTTPResponse {
+    var all: HTTPHeaders = [.contentType: "application/json"]
+    for (key, value) in headers { all[HTTPHeader(key)] = value }
+    let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    return HTTPResponse(statusCode: HTTPStatusCode(status, phrase: ""), headers: all, body: data)
+  }
+}
+
+private final class ResponderBox: @unchecked Sendable {
+  var handler: (@Sendable (HTTPRequest) async throws -> HTTPResponse)?
+  func handle(_ request: HTTPRequest) async throws -> HTTPResponse {
+    guard let handler else { return HTTPResponse(statusCode: .serviceUnavailable) }
+    return try await handler(request)
+  }
+}
+
+/// A fake OpenAI-compatible server: `FakeHTTPServer` with the chat-completions wire format.
+final class FakeLMM: FakeHTTPServer, @unchecked Sendable {
+  var baseURL: String { "http://127.0.0.1:\(port)/v1" }
+
   // MARK: - Wire-format answers
 
   static func completion(_ content: String?, refusal: String? = nil) -> HTTPResponse {
@@ -79,35 +107,12 @@ final class FakeLMM: @unchecked Sendable {
     return json(status, body, headers: headers)
   }
 
-  static func json(_ status: Int, _ body: [String: Any], headers: [String: String] = [:]) -> HTTPResponse {
-    var all: HTTPHeaders = [.contentType: "application/json"]
-    for (key, value) in headers { all[HTTPHeader(key)] = value }
-    let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-    return HTTPResponse(statusCode: HTTPStatusCode(status, phrase: ""), headers: all, body: data)
-  }
-
   static let schemaAnswer = """
     {"items":[{"name":"astronaut","detail":"white spacesuit, reflective gold visor, floating"},\
     {"name":"Earth","detail":"blue planet with swirling clouds below"},\
     {"name":"space station","detail":"metal truss and solar panels on the left"}],\
     "overview":"An astronaut in a white suit floats above a blue Earth beside a space station, the black sky behind."}
     """
-
-  /// A port nothing listens on.
-  static func closedPort() async throws -> UInt16 {
-    let fake = try await FakeLMM { _, _ in completion("") }
-    let port = fake.port
-    await fake.stop()
-    return port
-  }
-}
-
-private final class ResponderBox: @unchecked Sendable {
-  var handler: (@Sendable (HTTPRequest) async throws -> HTTPResponse)?
-  func handle(_ request: HTTPRequest) async throws -> HTTPResponse {
-    guard let handler else { return HTTPResponse(statusCode: .serviceUnavailable) }
-    return try await handler(request)
-  }
 }
 
 /// Records the delays a describer asked to sleep, without sleeping.
