@@ -96,8 +96,12 @@ public struct MISCDecoder: Sendable {
     guard let t = contents.thumbnail else {
       return Image(width: contents.width, height: contents.height, fill: (128, 128, 128))
     }
-    let thumbnail = Image(width: t.width, height: t.height, pixels: t.rgb)
-    return Resample.bicubic(thumbnail, width: contents.width, height: contents.height)
+    return reference(thumbnail: Image(width: t.width, height: t.height, pixels: t.rgb), width: contents.width, height: contents.height)
+  }
+
+  /// I_ref of a decoded thumbnail: its bicubic upsample to the image's size.
+  public static func reference(thumbnail: Image, width: Int, height: Int) -> Image {
+    Resample.bicubic(thumbnail, width: width, height: height)
   }
 
   private func featherRadius(_ map: BinaryMap, width: Int, height: Int) -> Int {

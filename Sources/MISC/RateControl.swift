@@ -10,8 +10,11 @@ public struct RateControl: Sendable {
   /// The thumbnail long sides a search may pick, smallest first.
   public var longSides: [Int] = [4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 36, 40, 44, 48, 52, 56,
                                  64, 72, 80, 88, 96, 112, 128, 144, 160, 192, 224, 256]
-  /// Every `coarseStride`-th size is tried first; the sizes around the best of those are tried next.
+  /// Every `coarseStride`-th size (from the largest down) is tried first; the sizes around the
+  /// best of those are tried next.
   public var coarseStride = 3
+  /// The coarse scan stops after two sizes in a row score more than this many dB below the best.
+  public var plateauMargin = 0.15
 
   public init() {}
 
@@ -29,10 +32,12 @@ public struct RateControl: Sendable {
   /// Finish `prefix` with the best thumbnail of `image` that keeps the file within `budgetBytes`,
   /// or nil if even a file without a thumbnail does not fit.
   ///
-  /// The reference PSNR is close to unimodal in the thumbnail size, so the search scores a coarse
-  /// subset of `longSides`, then climbs from the best of those one size at a time. For each
-  /// size it finds the highest quality that fits, starting from the quality that fitted the
-  /// nearest size already tried.
+  /// The reference PSNR rises with the thumbnail size to a broad, slightly jagged plateau (the
+  /// qualities are integers) and falls past it; at the budgets MISC is made for, the plateau
+  /// lies among the larger sizes. So the search scores every `coarseStride`-th size from the
+  /// largest down and stops once two in a row score more than `plateauMargin` below the best,
+  /// then climbs from the best coarse size one size at a time. For each size it finds the
+  /// highest quality that fits, starting from the quality that fitted the nearest size tried.
   public func choose(image: Image, prefix: Container.Prefix, budgetBytes: Int) -> Choice? {
     let bare = prefix.finish(thumbnail: nil, quality: 0)
     guard bare.bytes.count <= budgetBytes else { return nil }
@@ -42,10 +47,11 @@ public struct RateControl: Sendable {
 
     let sides = longSides.filter { $0 <= min(max(image.width, image.height), ThumbnailCodec.maxSide) }
     guard !sides.isEmpty else { return best }
-    var coarse = Array(stride(from: 0, to: sides.count, by: max(1, coarseStride)))
-    if coarse.last != sides.count - 1 { coarse.append(sides.count - 1) }
+    // Coarse sizes, largest first: the last size, then every `coarseStride`-th below it.
+    let coarse = Array(stride(from: sides.count - 1, through: 0, by: -max(1, coarseStride)))
 
     var scores: [Int: Choice] = [:]
+    /// A size's best file; nil when even its coarsest quality overflows the budget.
     func score(_ index: Int) -> Choice? {
       if let known = scores[index] { return known }
       guard let choice = search.best(longSide: sides[index]) else { return nil }
@@ -53,20 +59,27 @@ public struct RateControl: Sendable {
       return choice
     }
     var bestIndex: Int? = nil
-    for (position, index) in coarse.enumerated() {
-      guard let choice = score(index) else { break }  // even the coarsest quality overflows from here on
+    var belowPlateau = 0
+    for index in coarse {
+      // A size that does not fit says nothing of smaller ones; two fitting ones in a row that
+      // score clearly below the best so far are past the peak.
+      guard let choice = score(index) else { continue }
       if choice.referencePSNR > best.referencePSNR {
         best = choice
-        bestIndex = position
+        bestIndex = index
       }
+      belowPlateau = choice.referencePSNR < best.referencePSNR - plateauMargin ? belowPlateau + 1 : 0
+      if belowPlateau == 2 { break }
     }
-    if let position = bestIndex {
+    if let found = bestIndex {
       // Climb one size at a time from the best coarse size, first towards its better coarse
-      // neighbour; by unimodality the other side is tried only if that first step fails.
-      let below = position > 0 ? scores[coarse[position - 1]]?.referencePSNR ?? -.infinity : -.infinity
-      let above = position + 1 < coarse.count ? scores[coarse[position + 1]]?.referencePSNR ?? -.infinity : -.infinity
+      // neighbour (a neighbour not scored counts as worse); by unimodality the other side is
+      // tried only if that first step fails.
+      let stride = max(1, coarseStride)
+      let below = scores[found - stride]?.referencePSNR ?? -.infinity
+      let above = scores[found + stride]?.referencePSNR ?? -.infinity
       for direction in above >= below ? [1, -1] : [-1, 1] {
-        var index = coarse[position] + direction
+        var index = found + direction
         var moved = false
         while index >= 0 && index < sides.count, let choice = score(index), choice.referencePSNR > best.referencePSNR {
           best = choice
@@ -100,10 +113,11 @@ public struct RateControl: Sendable {
       let size = Container.thumbnailSize(imageWidth: image.width, imageHeight: image.height, longSide: longSide)
       let small = Resample.area(image, width: size.width, height: size.height)
       let thumbnail = ThumbnailCodec.analyse(rgb: small.pixels, width: size.width, height: size.height)
-      guard let (quality, encoded) = highestFitting(thumbnail, start: startQuality(longSide)) else { return nil }
+      guard let (quality, encoded, levels) = highestFitting(thumbnail, start: startQuality(longSide)) else { return nil }
       fitted[longSide] = quality
-      guard let decoded = try? Container.decode(encoded.bytes) else { return nil }
-      let psnr = PSNR.psnr(MISCDecoder.reference(decoded.contents), image)
+      // The encoder's reconstruction is the decoder's output bit for bit, so no decode is needed.
+      let decoded = Image(width: size.width, height: size.height, pixels: levels.reconstruction())
+      let psnr = PSNR.psnr(MISCDecoder.reference(thumbnail: decoded, width: image.width, height: image.height), image)
       return Choice(encoded: encoded, thumbnailSize: size, quality: quality, referencePSNR: psnr, trials: trials)
     }
 
@@ -119,15 +133,16 @@ public struct RateControl: Sendable {
     /// each trial aims at the budget along the log-size slope of the trials so far (a secant
     /// search), then the bracket [fits, does not fit] closes to adjacent qualities: about 2.7
     /// codings a size on Kodak.
-    private mutating func highestFitting(_ thumbnail: ThumbnailCodec.Analysis, start: Int) -> (Int, Container.Encoded)? {
+    private mutating func highestFitting(_ thumbnail: ThumbnailCodec.Analysis, start: Int)
+      -> (Int, Container.Encoded, ThumbnailCodec.Levels)? {
       let top = ThumbnailCodec.qualityLevels - 1
-      var cache: [Int: Container.Encoded] = [:]
+      var cache: [Int: (encoded: Container.Encoded, levels: ThumbnailCodec.Levels?)] = [:]
       func bytes(_ quality: Int) -> Int {
-        if let known = cache[quality] { return known.bytes.count }
-        let encoded = prefix.finish(analysed: thumbnail, quality: quality)
-        cache[quality] = encoded
+        if let known = cache[quality] { return known.encoded.bytes.count }
+        let result = prefix.finishWithLevels(analysed: thumbnail, quality: quality)
+        cache[quality] = result
         trials += 1
-        return encoded.bytes.count
+        return result.encoded.bytes.count
       }
       var low = -1  // the highest quality known to fit (or -1)
       var high = top + 1  // the lowest quality known not to fit (or top + 1)
@@ -146,7 +161,8 @@ public struct RateControl: Sendable {
         let aim = Double(quality) + log(Double(budgetBytes) / Double(max(size, 1))) / slope
         quality = min(max(Int(aim.rounded(.down)), low + 1), high - 1)
       }
-      return low < 0 ? nil : (low, cache[low]!)
+      guard low >= 0, let found = cache[low], let levels = found.levels else { return nil }
+      return (low, found.encoded, levels)
     }
 
     /// A typical growth of ln(file bytes) per quality index, for the first step of the search.

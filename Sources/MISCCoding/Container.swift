@@ -187,7 +187,15 @@ public enum Container {
     /// Append a thumbnail given by its `ThumbnailCodec.analyse` result (a rate search codes one
     /// thumbnail at many qualities) and the check value.
     public func finish(analysed thumbnail: ThumbnailCodec.Analysis?, quality: Int) -> Encoded {
+      finishWithLevels(analysed: thumbnail, quality: quality).encoded
+    }
+
+    /// `finish(analysed:quality:)`, also returning the thumbnail's quantised levels, from which
+    /// the decoded thumbnail follows without decoding the file.
+    public func finishWithLevels(analysed thumbnail: ThumbnailCodec.Analysis?, quality: Int)
+      -> (encoded: Encoded, levels: ThumbnailCodec.Levels?) {
       var encoder = self.encoder
+      var levels: ThumbnailCodec.Levels? = nil
       var layers = self.layers
       let before = encoder.bitCount
       encoder.encode(bit: thumbnail != nil, p1: Container.thumbnailPresentP1)
@@ -197,7 +205,7 @@ public enum Container {
         precondition(expected == (thumbnail.width, thumbnail.height) && long <= ThumbnailCodec.maxSide,
                      "thumbnail size must come from Container.thumbnailSize")
         encoder.encodeBits(UInt32(max(thumbnail.width, thumbnail.height) - 1), count: 8)
-        ThumbnailCodec.encode(thumbnail, quality: quality, to: &encoder)
+        levels = ThumbnailCodec.encode(thumbnail, quality: quality, to: &encoder)
       }
       layers.thumbnail = encoder.bitCount - before
       let body = encoder.finish()
@@ -207,7 +215,7 @@ public enum Container {
       bytes[1] = UInt8(crc >> 8)
       bytes[2] = UInt8(crc & 0xFF)
       layers.framing = Double(bytes.count * 8) - (layers.thumbnail + layers.overview + layers.names + layers.details + layers.maps)
-      return Encoded(bytes: bytes, layers: layers)
+      return (Encoded(bytes: bytes, layers: layers), levels)
     }
   }
 

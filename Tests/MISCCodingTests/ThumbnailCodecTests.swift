@@ -178,6 +178,25 @@ private let roundTripSizes: [(Int, Int)] = (1...40).map { ($0, $0) } + [
     }
   }
 
+  /// Rate control scores a candidate by the encoder's own reconstruction instead of decoding
+  /// it: that must be the decoder's output, pixel for pixel.
+  @Test func encoderReconstructionIsTheDecodersOutput() throws {
+    for (width, height) in [(1, 1), (7, 5), (48, 32), (64, 64), (97, 65), (256, 171)] {
+      let rgb = syntheticImage(width: width, height: height, seed: UInt64(width + height))
+      let analysis = ThumbnailCodec.analyse(rgb: rgb, width: width, height: height)
+      let prefix = try Container.Prefix(Container.Contents(width: width * 3, height: height * 3, level: 1))
+      for quality in [0, 9, 30, 63] {
+        var encoder = RangeEncoder()
+        let levels = ThumbnailCodec.encode(analysis, quality: quality, to: &encoder)
+        let decoded = try ThumbnailCodec.decode(encoder.finish(), width: width, height: height)
+        #expect(levels.reconstruction() == decoded, "\(width)x\(height) q\(quality)")
+        let (file, fileLevels) = prefix.finishWithLevels(analysed: analysis, quality: quality)
+        #expect(file.bytes == prefix.finish(analysed: analysis, quality: quality).bytes)
+        #expect(try Container.decode(file.bytes).contents.thumbnail?.rgb == fileLevels?.reconstruction())
+      }
+    }
+  }
+
   /// The mixer starts from its initial weights and learns to trust the input that predicts.
   @Test func mixerLearnsWhichInputPredicts() {
     var mixer = LogisticMixer(sets: 2, initial: [32768, 32768])

@@ -27,7 +27,7 @@ enum Photos {
 }
 
 @Suite struct CodecRoundTripTests {
-  @Test(arguments: [0.01, 0.02, 0.03, 0.05])
+  @Test(arguments: [0.005, 0.01, 0.02, 0.03, 0.05, 0.1])
   func filesNeverExceedTheTarget(bpp: Double) async throws {
     let encoder = MISCEncoder(configuration: .init(target: .bitsPerPixel(bpp)))
     for path in Photos.paths {

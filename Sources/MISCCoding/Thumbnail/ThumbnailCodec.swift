@@ -70,8 +70,22 @@ public enum ThumbnailCodec {
     return Analysis(width: width, height: height, layout: layout, planes: planes)
   }
 
-  public static func encode(_ analysis: Analysis, quality: Int, to encoder: inout RangeEncoder) {
-    _ = encode(analysis, quality: quality, to: &encoder, coder: initialCoder(quality: quality))
+  /// The quantised levels an encode wrote. The decoder's pixels follow from them exactly, so a
+  /// rate search can score a candidate without decoding its stream.
+  public struct Levels: Sendable {
+    let layout: SubbandLayout
+    let quality: Int
+    let planes: [[Int]]
+
+    /// The RGB pixels that decoding the stream gives, bit for bit.
+    public func reconstruction() -> [UInt8] {
+      ThumbnailCodec.reconstruct(planes, layout: layout, steps: ThumbnailCodec.steps(quality: quality))
+    }
+  }
+
+  @discardableResult
+  public static func encode(_ analysis: Analysis, quality: Int, to encoder: inout RangeEncoder) -> Levels {
+    encode(analysis, quality: quality, to: &encoder, coder: initialCoder(quality: quality)).levels
   }
 
   /// The context models at the start of a stream of quality `quality`: trained priors.
@@ -85,9 +99,10 @@ public enum ThumbnailCodec {
   /// How many observations the trained priors count for before adaptation settles.
   static let priorConfidence: UInt8 = 14
 
-  /// Encodes with the given starting models; returns the models' final state (for training priors).
+  /// Encodes with the given starting models; returns the levels written and the models' final
+  /// state (for training priors).
   static func encode(_ analysis: Analysis, quality: Int, to encoder: inout RangeEncoder,
-                     coder initial: CoefficientCoder) -> CoefficientCoder {
+                     coder initial: CoefficientCoder) -> (levels: Levels, coder: CoefficientCoder) {
     precondition((0..<qualityLevels).contains(quality), "quality index out of range")
     encoder.encodeBits(UInt32(quality), count: qualityBits)
     let layout = analysis.layout
@@ -102,7 +117,7 @@ public enum ThumbnailCodec {
     var coder = initial
     _ = coder.code(&io, &q, layout: layout, search: search)
     encoder = io.encoder
-    return coder
+    return (Levels(layout: layout, quality: quality, planes: q), coder)
   }
 
   public static func decode(width: Int, height: Int, from decoder: inout RangeDecoder) throws -> [UInt8] {
@@ -117,10 +132,11 @@ public enum ThumbnailCodec {
     var q = [[Int]](repeating: [Int](repeating: 0, count: width * height), count: 3)
     var io = DecodingIO(decoder: decoder)
     var coder = initialCoder(quality: quality)
+    let steps = steps(quality: quality)
     let ok = coder.code(&io, &q, layout: layout)
     decoder = io.decoder
     guard ok else { throw CodingError("thumbnail", "corrupt coefficient data") }
-    return reconstruct(q, layout: layout, steps: steps(quality: quality))
+    return reconstruct(q, layout: layout, steps: steps)
   }
 
   /// Dequantise, inverse-transform and convert the quantised planes back to RGB.
@@ -154,19 +170,21 @@ public enum ThumbnailCodec {
   @inline(__always)
   static func lowBandStep(_ step: Int) -> Int { max(1, min((step * lowStepScale) >> 4, lowStepLimit)) }
 
-  static func dequantise(_ q: [Int], step: Int, layout: SubbandLayout) -> [Int] {
-    var plane = [Int](repeating: 0, count: q.count)
+  /// The coefficient values of the quantised plane `q`, or of its top-left `width × height`
+  /// region (row-major with that width): the region a partial inverse transform needs.
+  static func dequantise(_ q: [Int], step: Int, layout: SubbandLayout, width: Int? = nil, height: Int? = nil) -> [Int] {
+    let width = width ?? layout.width, height = height ?? layout.height
+    var plane = [Int](repeating: 0, count: width * height)
     let bias = (step * reconstructionBias) >> 4
     let lowStep = lowBandStep(step)
     let limit = Wavelet97.clampLimit
-    for y in 0..<layout.height {
-      for x in 0..<layout.width {
-        let i = y * layout.width + x
-        let v = q[i]
+    for y in 0..<height {
+      for x in 0..<width {
+        let v = q[y * layout.width + x]
         if v == 0 { continue }
         let low = x < layout.lowWidth && y < layout.lowHeight
         let m = min(low ? abs(v) * lowStep : abs(v) * step - bias, limit)
-        plane[i] = v < 0 ? -m : m
+        plane[y * width + x] = v < 0 ? -m : m
       }
     }
     return plane

@@ -17,7 +17,7 @@ enum ThumbnailPriorTraining {
       for quality in first..<last {
         for index in images.indices {
           var encoder = RangeEncoder()
-          let state = ThumbnailCodec.encode(analyses[index], quality: quality, to: &encoder, coder: CoefficientCoder())
+          let state = ThumbnailCodec.encode(analyses[index], quality: quality, to: &encoder, coder: CoefficientCoder()).coder
           for (i, model) in state.models.enumerated() where model.count > 0 {
             let p = Double(model.p1) / 65536
             sum[i] += log(p / (1 - p))
