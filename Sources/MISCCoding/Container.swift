@@ -1,4 +1,4 @@
-/// The `.misc` container, version 2 (`docs/FORMAT.md` documents it byte by byte).
+/// The `.misc` container, version 3 (`docs/FORMAT.md` documents it byte by byte).
 ///
 /// Three plain bytes (magic and version, then a CRC-16) precede one range-coded stream that
 /// carries every field and layer in a fixed order. One shared stream needs no section
@@ -6,10 +6,10 @@
 /// about six bytes.
 public enum Container {
   /// The format version this build writes.
-  public static let version = 2
+  public static let version = 3
   /// Versions this build reads.
   /// (Version 1 was a pre-release layout of the thumbnail coder that no release ever wrote.)
-  public static let readableVersions = 2...2
+  public static let readableVersions = 2...3
   /// The magic occupies the top five bits of byte 0; the version the low three.
   static let magic: UInt8 = 0xB0
   /// Magic-and-version byte plus the CRC-16.
@@ -287,7 +287,7 @@ public enum Container {
     if decoder.decodeBit(p1: thumbnailPresentP1) {
       let longSide = Int(decoder.decodeBits(count: 8)) + 1
       let size = thumbnailSize(imageWidth: width, imageHeight: height, longSide: longSide)
-      let rgb = try ThumbnailCodec.decode(width: size.width, height: size.height, from: &decoder)
+      let rgb = try ThumbnailCodec.decode(width: size.width, height: size.height, from: &decoder, formatVersion: version)
       thumbnail = Thumbnail(width: size.width, height: size.height, rgb: rgb)
     }
     take(\.thumbnail)

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import MISCCoding
 
@@ -133,14 +134,44 @@ func fullContents(quality: Int = 3) -> Container.Contents {
     }
   }
 
+  /// `make demo`'s astronaut as the version-2 build wrote it (before the thumbnail coder's
+  /// gradient contexts). When version 3 came, both builds decoded it to the same PNG, byte for
+  /// byte; the thumbnail's hash below is that decode's.
+  static let astronautVersion2 = [
+    "stoImZl+OlohzOMSlhYgnfeidqUdQpw2FFBWzZiLu7LNUin1QWPayqLQ9gE6wuv7+JQRSln7A44czI8SqJLi5K7kwODp0Vh/",
+    "uj0atiFiPbdh84SX0Y6MjaYn3MG6Iug5BTiKUftrIfqdI7oCSG8iY/y5XAZ/CPnG6IRWgDF4W6R1aDBg5H0ZU883xpUdQX1j",
+    "E44x2KRvelR6h9wRts1R8+HqkJJvpanPLp0LdMXsdXZzHfy/6ltBnUTqBn/oFIhF6bPUcwuts7XBaa7pYMu+oIIfvfltMP6e",
+    "rxK8LXwkXot8EUK3pGCxBMPDGpm7MBQVO+Hy/P4lFxkQs+oOp+XtFkoFdGZM4JTMq4AiIW0lUv8PiKcF82w3pS2CbVLIgrDl",
+    "NnD/c1Hf88l4Xfd48fILVkot+m2dXWrtpDv0pJ9kLhLVxzVpnH9xyUqg+Yn7lzpeSSVymJty8sDBzjGjwVyLG1tTe6tytTgI",
+    "oC3gSoUKlvPXg/GzKwavH+5mf8RFDjMohLyBiMHq3YwSX+wM476PZ6ooa5P2d1Yhgb13hO2PlDjCmtzCOD+hKApCAIgFpn55",
+    "LQft0DyQlMxzXb9LLhqF+Wy0a3AC+H1Ik8hiMl5hq0waAr5AaDBjSPtcLnsj2SOxRP5FNTFPmByhqjlKvXQ7XMbBkKISzqhQ",
+    "CGsxMidkv7hOTUEcu1WNnvVXHdwWFCf5beDYky6E66anxWvBfxzMPFfvtc4L9CTVqjAti/GBnTlhTIbObwtV/PlzjQwhMd9O",
+    "ExAxF6Qvuw5uCx8zKEgloP7eHPoO37R7pD4nDMo20CT6UWEuo8ErdKdmnqxZS6TiLiIPwDeS9mDGmTNimlenAAsUgytcJguL",
+    "H55FWxx/JuVCVHhH+JP0Pk0ckM73pdWgvR9IoM4NrnAW6hWePVvt2FkVR4tW0XRigLXDraOQT8sYO0RjAxMfK/UDR0P8mRWv",
+    "YS+7j7wsZLE=",
+  ].joined()
+
+  @Test func versionTwoFilesStillDecode() throws {
+    let bytes = try #require(Data(base64Encoded: Self.astronautVersion2)).map { $0 }
+    let decoded = try Container.decode(bytes)
+    #expect(decoded.version == 2)
+    #expect(decoded.contents.overview.hasPrefix("A formal NASA portrait of a smiling female astronaut"))
+    #expect(decoded.contents.items.map(\.name) == ["astronaut", "space helmet", "shuttle model"])
+    let thumbnail = try #require(decoded.contents.thumbnail)
+    #expect(thumbnail.width == 160 && thumbnail.height == 160)
+    var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a
+    for byte in thumbnail.rgb { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+    #expect(hash == 0x584D_7406_00FA_C74D, "thumbnail hash \(String(hash, radix: 16))")
+  }
+
   @Test func wrongMagicAndVersion() {
     var bytes = file
     bytes[0] = 0x89  // a PNG signature's first byte
     #expect(throws: ContainerError.notMISC(firstByte: 0x89)) { try Container.decode(bytes) }
     bytes[0] = 0xB1  // the pre-release development layout
     #expect(throws: ContainerError.unsupportedVersion(1)) { try Container.decode(bytes) }
-    bytes[0] = 0xB3
-    #expect(throws: ContainerError.unsupportedVersion(3)) { try Container.decode(bytes) }
+    bytes[0] = 0xB4
+    #expect(throws: ContainerError.unsupportedVersion(4)) { try Container.decode(bytes) }
     bytes[0] = 0xB0
     #expect(throws: ContainerError.unsupportedVersion(0)) { try Container.decode(bytes) }
     #expect(throws: ContainerError.empty) { try Container.decode([]) }

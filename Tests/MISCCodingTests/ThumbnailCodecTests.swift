@@ -136,6 +136,7 @@ private let roundTripSizes: [(Int, Int)] = (1...40).map { ($0, $0) } + [
 
   @Test func priorTableMatchesTheModels() {
     #expect(ThumbnailPriors.table.count == ThumbnailPriors.buckets * CoefficientCoder.modelCount)
+    #expect(ThumbnailPriorsVersion2.table.count == ThumbnailPriors.buckets * CoefficientCoder.modelCountVersion2)
   }
 
   @Test func waveletInvertsAlmostExactly() {
@@ -200,7 +201,7 @@ private let roundTripSizes: [(Int, Int)] = (1...40).map { ($0, $0) } + [
   /// The mixer starts from its initial weights and learns to trust the input that predicts.
   @Test func mixerLearnsWhichInputPredicts() {
     var mixer = LogisticMixer(sets: 2, initial: [32768, 32768])
-    #expect(mixer.weights == [32768, 32768, 0, 32768, 32768, 0])
+    #expect(mixer.weights == [32768, 32768, 0, 0, 32768, 32768, 0, 0])
     var state: UInt64 = 7
     for _ in 0..<4000 {
       state = state &* 6364136223846793005 &+ 1442695040888963407
@@ -211,8 +212,9 @@ private let roundTripSizes: [(Int, Int)] = (1...40).map { ($0, $0) } + [
       #expect((32...65504).contains(p))
       mixer.update(set: 1, bit, p, informative, noise)
     }
-    #expect(mixer.weights[3] > 60000 && abs(Int(mixer.weights[4])) < 20000, "\(mixer.weights)")
-    #expect(Array(mixer.weights[0..<3]) == [32768, 32768, 0])  // other sets untouched
+    #expect(mixer.weights[4] > 60000 && abs(Int(mixer.weights[5])) < 20000, "\(mixer.weights)")
+    #expect(mixer.weights[6] == 0 && mixer.weights[7] == 0, "inputs held at p = 1/2 (stretch 0) never move")
+    #expect(Array(mixer.weights[0..<4]) == [32768, 32768, 0, 0])  // other sets untouched
     #expect(mixer.mix(set: 1, 60000, 32768) > mixer.mix(set: 0, 60000, 32768))
   }
 }

@@ -67,7 +67,7 @@ struct CLI {
     let inspect = try CLI.run(["inspect", misc, "--json"])
     #expect(inspect.status == 0)
     let json = try #require(try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [String: Any])
-    #expect(json["width"] as? Int == 512 && json["version"] as? Int == 2)
+    #expect(json["width"] as? Int == 512 && json["version"] as? Int == 3)
     let text = try CLI.run(["inspect", misc])
     #expect(text.stdout.contains("astronaut") && text.stdout.contains("####"))
 

@@ -39,6 +39,7 @@ struct CoefficientCoder {
   static let activityClasses = 10
   static let escapeClasses = 6
   static let bandSlots = 24
+  static let gradientClasses = 7
 
   var lowZero = [AdaptiveBit](repeating: AdaptiveBit(p1: 16384), count: 6)
   var lowSign = [AdaptiveBit](repeating: AdaptiveBit(), count: 2)
@@ -61,18 +62,43 @@ struct CoefficientCoder {
   /// Signs: luma 27 (orientation × west sign × north sign), Co 81 (orientation × luma sign × west × north),
   /// Cg 27 (orientation × luma sign × Co sign).
   var sign = [AdaptiveBit](repeating: AdaptiveBit(), count: 27 + 81 + 27)
-  var zeroMixer = LogisticMixer(sets: mixerSets, initial: [30000, 30000, 10000])
-  var greaterOneMixer = LogisticMixer(sets: mixerSets, initial: [40000, 25000])
+  /// Significance and greater-than-1 by the local gradient of the decoded approximation at the
+  /// band's level: level × channel × orientation × gradient class.
+  var zeroGradient = [AdaptiveBit](repeating: AdaptiveBit(p1: 8000, limit: 6), count: mixerSets * 3 * gradientClasses)
+  var greaterOneGradient = [AdaptiveBit](repeating: AdaptiveBit(p1: 20000), count: mixerSets * 3 * gradientClasses)
+  var zeroMixer: LogisticMixer
+  var greaterOneMixer: LogisticMixer
+
+  /// Whether the gradient models feed the mixers (format version 3 on). Without them the coder
+  /// is version 2's bit for bit: their inputs are held at p = 1/2, whose stretch is 0.
+  let gradientContexts: Bool
+
+  /// Per plane, the decoded approximation (the low-pass image) at the level being coded,
+  /// `approximationWidth × approximationHeight` row-major: edges in it predict detail there.
+  private var approximation: [[Int]] = []
+  private var approximationWidth = 0
+  private var approximationHeight = 0
+  private var approximationLevel = -1
+
+  init(gradientContexts: Bool = true) {
+    self.gradientContexts = gradientContexts
+    zeroMixer = LogisticMixer(sets: Self.mixerSets, initial: gradientContexts ? [26000, 26000, 8000, 16000] : [30000, 30000, 10000])
+    greaterOneMixer = LogisticMixer(sets: Self.mixerSets, initial: gradientContexts ? [34000, 20000, 14000] : [40000, 25000])
+  }
 
   /// Code the planes `q` (Mallat layout, `layout.width × layout.height` each). When encoding,
   /// `q` holds the values; when decoding, it must be all zeros and receives them.
   /// Returns false if the stream is malformed.
-  mutating func code<IO: EntropyIO>(_ io: inout IO, _ q: inout [[Int]], layout: SubbandLayout, search: RateDistortionSearch? = nil) -> Bool {
+  mutating func code<IO: EntropyIO>(_ io: inout IO, _ q: inout [[Int]], layout: SubbandLayout, steps: [Int],
+                                    search: RateDistortionSearch? = nil) -> Bool {
     let width = layout.width
     for c in 0..<q.count {
       guard codeLowBand(&io, &q[c], channel: c, layout: layout) else { return false }
     }
     for (bandIndex, band) in layout.bands.enumerated() {
+      if gradientContexts && band.level != approximationLevel {
+        updateApproximations(q, layout: layout, steps: steps, level: band.level)
+      }
       let emptyBase = min(band.level, 2)
       for c in 0..<q.count {
         let emptyContext = (c == 0 ? 0 : 3) + emptyBase
@@ -81,16 +107,22 @@ struct CoefficientCoder {
           for u in 0..<band.width where q[c][(band.y0 + v) * width + band.x0 + u] != 0 { nonzero += 1 }
         }
         var empty = nonzero == 0
-        if let search, !empty, nonzero <= search.emptyBandTrialLimit,
-           leaveEmpty(q, layout: layout, bandIndex: bandIndex, channel: c, search: search, emptyContext: emptyContext) {
-          for v in 0..<band.height {
-            for u in 0..<band.width { q[c][(band.y0 + v) * width + band.x0 + u] = 0 }
+        var gradients: [UInt8]? = nil
+        if let search, !empty, nonzero <= search.emptyBandTrialLimit {
+          let map = gradientMap(channel: c, band: band, step: steps[c])
+          gradients = map
+          if leaveEmpty(q, layout: layout, bandIndex: bandIndex, channel: c, gradients: map, search: search, emptyContext: emptyContext) {
+            for v in 0..<band.height {
+              for u in 0..<band.width { q[c][(band.y0 + v) * width + band.x0 + u] = 0 }
+            }
+            empty = true
           }
-          empty = true
         }
         if io.bit(empty, &bandEmpty[emptyContext]) { continue }
         var distortion = 0.0
-        guard codeBand(&io, &q, layout: layout, bandIndex: bandIndex, channel: c, search: search, distortion: &distortion) else {
+        guard codeBand(&io, &q, layout: layout, bandIndex: bandIndex, channel: c,
+                       gradients: gradients ?? gradientMap(channel: c, band: band, step: steps[c]),
+                       search: search, distortion: &distortion) else {
           return false
         }
       }
@@ -98,10 +130,69 @@ struct CoefficientCoder {
     return true
   }
 
+  /// Moves each plane's approximation to `level`: the coarsest detail level's is the low band;
+  /// each finer one inverts one wavelet level over the previous approximation and the detail
+  /// bands just decoded (bit for bit what inverting every coarser level at once gives).
+  private mutating func updateApproximations(_ q: [[Int]], layout: SubbandLayout, steps: [Int], level: Int) {
+    let sizes = Wavelet97.regionSizes(width: layout.width, height: layout.height, levels: layout.levels)
+    let (w, h) = sizes[level + 1]
+    let incremental = approximationLevel == level + 1 && approximation.count == q.count
+    approximation = q.indices.map { c in
+      var region = ThumbnailCodec.dequantise(q[c], step: steps[c], layout: layout, width: w, height: h)
+      if incremental {
+        let previous = approximation[c]
+        for y in 0..<approximationHeight {
+          for x in 0..<approximationWidth { region[y * w + x] = previous[y * approximationWidth + x] }
+        }
+        Wavelet97.inverse(&region, width: w, height: h, levels: 1)
+      } else {
+        Wavelet97.inverse(&region, width: w, height: h, levels: layout.levels - level - 1)
+      }
+      return region
+    }
+    approximationWidth = w
+    approximationHeight = h
+    approximationLevel = level
+  }
+
+  /// The gradient class (0…6) of every coefficient of `band` in plane `c`, row-major: how much
+  /// the approximation at the band's level changes across the coefficient's position (along x
+  /// for HL, along y for LH, both diagonals for HH), in octaves from a quarter of `step`.
+  private func gradientMap(channel c: Int, band: SubbandLayout.Band, step: Int) -> [UInt8] {
+    let w = approximationWidth, h = approximationHeight
+    precondition(Self.gradientClasses == 7)
+    let t1 = step, t2 = step << 1, t3 = step << 2, t4 = step << 3, t5 = step << 4, t6 = step << 5
+    var classes = [UInt8](repeating: 0, count: band.width * band.height)
+    guard gradientContexts else { return classes }
+    approximation[c].withUnsafeBufferPointer { a in
+      classes.withUnsafeMutableBufferPointer { out in
+        // Branch-free: how many of the thresholds g reaches.
+        @inline(__always) func store(_ index: Int, _ g: Int) {
+          var n = (g >= t1 ? 1 : 0) + (g >= t2 ? 1 : 0) + (g >= t3 ? 1 : 0)
+          n += (g >= t4 ? 1 : 0) + (g >= t5 ? 1 : 0) + (g >= t6 ? 1 : 0)
+          out[index] = UInt8(truncatingIfNeeded: n)
+        }
+        for v in 0..<band.height {
+          let row = min(v, h - 1) * w, below = min(v + 1, h - 1) * w
+          for u in 0..<band.width {
+            let x = min(u, w - 1), right = min(u + 1, w - 1)
+            let index = v * band.width + u
+            switch band.orientation {
+            case 0: store(index, 4 * abs(a[row + right] - a[row + x]))
+            case 1: store(index, 4 * abs(a[below + x] - a[row + x]))
+            default: store(index, 2 * (abs(a[below + right] - a[row + x]) + abs(a[row + right] - a[below + x])))
+            }
+          }
+        }
+      }
+    }
+    return classes
+  }
+
   /// The encoder's whole-band decision: true when leaving the band empty costs less (distortion
   /// + λ·rate) than coding it, measured by coding it on a copy of the models.
-  private func leaveEmpty(_ q: [[Int]], layout: SubbandLayout, bandIndex: Int, channel c: Int, search: RateDistortionSearch,
-                          emptyContext: Int) -> Bool {
+  private func leaveEmpty(_ q: [[Int]], layout: SubbandLayout, bandIndex: Int, channel c: Int, gradients: [UInt8],
+                          search: RateDistortionSearch, emptyContext: Int) -> Bool {
     let band = layout.bands[bandIndex]
     var zeroDistortion = 0.0
     for v in 0..<band.height {
@@ -117,14 +208,15 @@ struct CoefficientCoder {
     var planes = q
     var counter = CostIO()
     var distortion = 0.0
-    _ = trial.codeBand(&counter, &planes, layout: layout, bandIndex: bandIndex, channel: c, search: search, distortion: &distortion)
+    _ = trial.codeBand(&counter, &planes, layout: layout, bandIndex: bandIndex, channel: c, gradients: gradients, search: search,
+                       distortion: &distortion)
     return zeroCost <= distortion + search.lambda * (Double(counter.cost) / 65536 + cost(model.p1, false))
   }
 
   /// One detail band of plane `c` whose band-empty flag said "not empty". When encoding with a
   /// search, chooses each level and adds its weighted squared error to `distortion`.
   private mutating func codeBand<IO: EntropyIO>(_ io: inout IO, _ q: inout [[Int]], layout: SubbandLayout, bandIndex: Int, channel c: Int,
-                                                search: RateDistortionSearch?, distortion: inout Double) -> Bool {
+                                                gradients: [UInt8], search: RateDistortionSearch?, distortion: inout Double) -> Bool {
     let width = layout.width
     let band = layout.bands[bandIndex]
     let levelClass = min(band.level, 2)
@@ -193,8 +285,10 @@ struct CoefficientCoder {
         let escapeClass = escapeSum < 3 ? 0 : escapeSum < 6 ? 1 : escapeSum < 10 ? 2 : escapeSum < 16 ? 3 : escapeSum < 28 ? 4 : 5
         let signContext = Self.signContext(plane, luma, co, channel: c, index: index, width: width, u: u, v: v, orientation: band.orientation)
 
-        let zeroInputs = (zero[zeroContext].p1, zeroActivity[activityContext].p1, zeroBand[slot].p1)
-        let pNonzero = zeroMixer.mix(set: set, zeroInputs.0, zeroInputs.1, zeroInputs.2)
+        let gradientContext = (set * 3 + band.orientation) * Self.gradientClasses + Int(gradients[v * band.width + u])
+        let zeroInputs = (zero[zeroContext].p1, zeroActivity[activityContext].p1, zeroBand[slot].p1,
+                          gradientContexts ? zeroGradient[gradientContext].p1 : 32768)
+        let pNonzero = zeroMixer.mix(set: set, zeroInputs.0, zeroInputs.1, zeroInputs.2, zeroInputs.3)
         var value = plane[index]
         if let search {
           value = choose(search, channel: c, index: index, pNonzero: pNonzero, greaterOneContext: greaterOneContext,
@@ -208,16 +302,19 @@ struct CoefficientCoder {
         zero[zeroContext].update(significant)
         zeroActivity[activityContext].update(significant)
         zeroBand[slot].update(significant)
-        zeroMixer.update(set: set, significant, pNonzero, zeroInputs.0, zeroInputs.1, zeroInputs.2)
+        if gradientContexts { zeroGradient[gradientContext].update(significant) }
+        zeroMixer.update(set: set, significant, pNonzero, zeroInputs.0, zeroInputs.1, zeroInputs.2, zeroInputs.3)
         if !significant { continue }
 
         var magnitude = 1
-        let oneInputs = (greaterOne[greaterOneContext].p1, greaterOneActivity[activityContext].p1)
-        let pGreaterOne = greaterOneMixer.mix(set: set, oneInputs.0, oneInputs.1)
+        let oneInputs = (greaterOne[greaterOneContext].p1, greaterOneActivity[activityContext].p1,
+                         gradientContexts ? greaterOneGradient[gradientContext].p1 : 32768)
+        let pGreaterOne = greaterOneMixer.mix(set: set, oneInputs.0, oneInputs.1, oneInputs.2)
         let greater = io.bit(abs(value) > 1, p1: pGreaterOne)
         greaterOne[greaterOneContext].update(greater)
         greaterOneActivity[activityContext].update(greater)
-        greaterOneMixer.update(set: set, greater, pGreaterOne, oneInputs.0, oneInputs.1)
+        if gradientContexts { greaterOneGradient[gradientContext].update(greater) }
+        greaterOneMixer.update(set: set, greater, pGreaterOne, oneInputs.0, oneInputs.1, oneInputs.2)
         if greater {
           magnitude = 2
           if io.bit(abs(value) > 2, &greaterTwo[magnitudeContext]) {
@@ -369,7 +466,7 @@ struct CoefficientCoder {
 /// Mixes the stretched probabilities of 2 or 3 models with one weight vector per set (16.16
 /// fixed point), trained online by the coding error: integer arithmetic only.
 struct LogisticMixer {
-  static let inputs = 3
+  static let inputs = 4
   /// The learning rate is 2^-learningShift per unit of stretch × error.
   static let learningShift = 16
   var weights: [Int32]
@@ -382,23 +479,25 @@ struct LogisticMixer {
 
   /// The mixed probability of a 1, out of 65536, kept within [32, 65504].
   @inline(__always)
-  func mix(set: Int, _ a: UInt32, _ b: UInt32, _ c: UInt32 = 32768) -> UInt32 {
+  func mix(set: Int, _ a: UInt32, _ b: UInt32, _ c: UInt32 = 32768, _ d: UInt32 = 32768) -> UInt32 {
     let w = set * Self.inputs
     let dot = Int(weights[w]) * Int(TextLogistic.stretch(a)) + Int(weights[w + 1]) * Int(TextLogistic.stretch(b))
-      + Int(weights[w + 2]) * Int(TextLogistic.stretch(c))
+      + Int(weights[w + 2]) * Int(TextLogistic.stretch(c)) + Int(weights[w + 3]) * Int(TextLogistic.stretch(d))
     return min(max(TextLogistic.squash(Int32(truncatingIfNeeded: dot >> 16)), 32), 65504)
   }
 
   /// Moves the set's weights along the gradient of the coding cost of `bit`.
   @inline(__always)
-  mutating func update(set: Int, _ bit: Bool, _ p: UInt32, _ a: UInt32, _ b: UInt32, _ c: UInt32 = 32768) {
+  mutating func update(set: Int, _ bit: Bool, _ p: UInt32, _ a: UInt32, _ b: UInt32, _ c: UInt32 = 32768, _ d: UInt32 = 32768) {
     let error = (bit ? 65536 : 0) - Int(p)
-    let sa = Int(TextLogistic.stretch(a)), sb = Int(TextLogistic.stretch(b)), sc = Int(TextLogistic.stretch(c))
+    let sa = Int(TextLogistic.stretch(a)), sb = Int(TextLogistic.stretch(b))
+    let sc = Int(TextLogistic.stretch(c)), sd = Int(TextLogistic.stretch(d))
     weights.withUnsafeMutableBufferPointer { w in
       let row = set * Self.inputs
       w[row] &+= Int32(truncatingIfNeeded: (sa * error) >> Self.learningShift)
       w[row + 1] &+= Int32(truncatingIfNeeded: (sb * error) >> Self.learningShift)
       w[row + 2] &+= Int32(truncatingIfNeeded: (sc * error) >> Self.learningShift)
+      w[row + 3] &+= Int32(truncatingIfNeeded: (sd * error) >> Self.learningShift)
     }
   }
 }
@@ -407,24 +506,28 @@ extension CoefficientCoder {
   /// Every model, in a fixed order (the order of the prior tables).
   var models: [AdaptiveBit] {
     lowZero + lowSign + lowPrefix + bandEmpty + zero + zeroActivity + zeroBand + greaterOne + greaterOneActivity
-      + greaterTwo + escapePrefix + escapeLeading + sign
+      + greaterTwo + escapePrefix + escapeLeading + sign + zeroGradient + greaterOneGradient
   }
 
   static let modelCount = CoefficientCoder().models.count
+  /// The models version 2 had: all but the gradient ones, which come last.
+  static let modelCountVersion2 = modelCount - 2 * mixerSets * 3 * gradientClasses
 
   /// A coder whose models start from `priors` (probabilities of a 1, out of 65536) with the
-  /// confidence of `confidence` earlier observations.
-  init(priors: ArraySlice<UInt16>, confidence: UInt8) {
-    self.init()
+  /// confidence of `confidence` earlier observations; models past the end of `priors` keep
+  /// their defaults.
+  init(gradientContexts: Bool = true, priors: ArraySlice<UInt16>, confidence: UInt8) {
+    self.init(gradientContexts: gradientContexts)
     var source = priors.makeIterator()
     func load(_ models: inout [AdaptiveBit]) {
       for i in models.indices {
-        let limit = Int(models[i].limit)
-        models[i] = AdaptiveBit(p1: UInt32(source.next() ?? 32768), limit: limit)
+        guard let p1 = source.next() else { return }
+        models[i] = AdaptiveBit(p1: UInt32(p1), limit: Int(models[i].limit))
         models[i].count = confidence
       }
     }
     load(&lowZero); load(&lowSign); load(&lowPrefix); load(&bandEmpty); load(&zero); load(&zeroActivity); load(&zeroBand)
     load(&greaterOne); load(&greaterOneActivity); load(&greaterTwo); load(&escapePrefix); load(&escapeLeading); load(&sign)
+    load(&zeroGradient); load(&greaterOneGradient)
   }
 }

@@ -88,12 +88,16 @@ public enum ThumbnailCodec {
     encode(analysis, quality: quality, to: &encoder, coder: initialCoder(quality: quality)).levels
   }
 
-  /// The context models at the start of a stream of quality `quality`: trained priors.
-  static func initialCoder(quality: Int) -> CoefficientCoder {
-    let count = CoefficientCoder.modelCount
+  /// The context models at the start of a stream of quality `quality`: trained priors. Format
+  /// version 2 streams have no gradient contexts and their own frozen priors.
+  static func initialCoder(quality: Int, formatVersion: Int = Container.version) -> CoefficientCoder {
+    let gradients = formatVersion >= 3
+    let count = gradients ? CoefficientCoder.modelCount : CoefficientCoder.modelCountVersion2
+    let table = gradients ? ThumbnailPriors.table : ThumbnailPriorsVersion2.table
     let bucket = quality * ThumbnailPriors.buckets / qualityLevels
-    guard ThumbnailPriors.table.count == ThumbnailPriors.buckets * count else { return CoefficientCoder() }
-    return CoefficientCoder(priors: ThumbnailPriors.table[bucket * count ..< (bucket + 1) * count], confidence: priorConfidence)
+    guard table.count == ThumbnailPriors.buckets * count else { return CoefficientCoder(gradientContexts: gradients) }
+    return CoefficientCoder(gradientContexts: gradients, priors: table[bucket * count ..< (bucket + 1) * count],
+                            confidence: priorConfidence)
   }
 
   /// How many observations the trained priors count for before adaptation settles.
@@ -115,12 +119,15 @@ public enum ThumbnailCodec {
       lambda: lambdaScale * Double(steps[0] * steps[0]))
     var io = EncodingIO(encoder: encoder)
     var coder = initial
-    _ = coder.code(&io, &q, layout: layout, search: search)
+    _ = coder.code(&io, &q, layout: layout, steps: steps, search: search)
     encoder = io.encoder
     return (Levels(layout: layout, quality: quality, planes: q), coder)
   }
 
-  public static func decode(width: Int, height: Int, from decoder: inout RangeDecoder) throws -> [UInt8] {
+  /// Decodes a thumbnail of the given size from a stream of container format `formatVersion`
+  /// (2 or later; this build writes `Container.version`).
+  public static func decode(width: Int, height: Int, from decoder: inout RangeDecoder,
+                            formatVersion: Int = Container.version) throws -> [UInt8] {
     guard width >= 1, height >= 1, width <= maxSide, height <= maxSide else {
       throw CodingError("thumbnail", "size \(width)x\(height) is outside 1...\(maxSide)")
     }
@@ -131,12 +138,12 @@ public enum ThumbnailCodec {
     let layout = SubbandLayout(width: width, height: height, levels: levels(width: width, height: height))
     var q = [[Int]](repeating: [Int](repeating: 0, count: width * height), count: 3)
     var io = DecodingIO(decoder: decoder)
-    var coder = initialCoder(quality: quality)
-    let steps = steps(quality: quality)
-    let ok = coder.code(&io, &q, layout: layout)
+    var coder = initialCoder(quality: quality, formatVersion: formatVersion)
+    let planeSteps = steps(quality: quality)
+    let ok = coder.code(&io, &q, layout: layout, steps: planeSteps)
     decoder = io.decoder
     guard ok else { throw CodingError("thumbnail", "corrupt coefficient data") }
-    return reconstruct(q, layout: layout, steps: steps)
+    return reconstruct(q, layout: layout, steps: planeSteps)
   }
 
   /// Dequantise, inverse-transform and convert the quantised planes back to RGB.
