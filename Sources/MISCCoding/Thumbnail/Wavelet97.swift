@@ -91,60 +91,58 @@ enum Wavelet97 {
     }
   }
 
+  /// One lifting step on `n ≥ 2` samples: every sample of the given parity gains `c` times the
+  /// sum of its two neighbours (mirrored at the ends), in fixed point. `sign` −1 undoes it.
   @inline(__always)
-  static func mirror(_ i: Int, _ n: Int) -> Int {
-    i < 0 ? -i : (i >= n ? 2 * (n - 1) - i : i)
-  }
-
-  @inline(__always)
-  static func lift(_ x: inout [Int], _ n: Int, parity: Int, _ c: Int) {
+  static func lift(_ x: UnsafeMutableBufferPointer<Int>, _ n: Int, parity: Int, _ c: Int, sign: Int) {
     var i = parity
     while i < n {
-      let s = x[mirror(i - 1, n)] + x[mirror(i + 1, n)]
-      x[i] += (c * s + half) >> fractionBits
-      i += 2
-    }
-  }
-
-  @inline(__always)
-  static func unlift(_ x: inout [Int], _ n: Int, parity: Int, _ c: Int) {
-    var i = parity
-    while i < n {
-      let s = x[mirror(i - 1, n)] + x[mirror(i + 1, n)]
-      x[i] -= (c * s + half) >> fractionBits
+      let left = i == 0 ? 1 : i - 1  // whole-sample symmetric extension
+      let right = i + 1 < n ? i + 1 : n - 2
+      x[i] += sign * ((c * (x[left] + x[right]) + half) >> fractionBits)
       i += 2
     }
   }
 
   /// One level on `n ≥ 2` samples: interleaved input in `x`, `[low | high]` into `out`.
   static func forward1D(_ x: inout [Int], _ out: inout [Int], _ n: Int) {
-    lift(&x, n, parity: 1, alpha)
-    lift(&x, n, parity: 0, beta)
-    lift(&x, n, parity: 1, gamma)
-    lift(&x, n, parity: 0, delta)
-    let low = lowCount(n)
-    for i in 0..<n {
-      if i & 1 == 0 {
-        out[i >> 1] = (x[i] * lowScale + half) >> fractionBits
-      } else {
-        out[low + (i >> 1)] = (x[i] * highScale + half) >> fractionBits
+    precondition(n >= 2 && x.count >= n && out.count >= n)
+    x.withUnsafeMutableBufferPointer { x in
+      out.withUnsafeMutableBufferPointer { out in
+        lift(x, n, parity: 1, alpha, sign: 1)
+        lift(x, n, parity: 0, beta, sign: 1)
+        lift(x, n, parity: 1, gamma, sign: 1)
+        lift(x, n, parity: 0, delta, sign: 1)
+        let low = lowCount(n)
+        for i in 0..<n {
+          if i & 1 == 0 {
+            out[i >> 1] = (x[i] * lowScale + half) >> fractionBits
+          } else {
+            out[low + (i >> 1)] = (x[i] * highScale + half) >> fractionBits
+          }
+        }
       }
     }
   }
 
   /// Inverse of `forward1D`: `[low | high]` in `x`, interleaved samples into `out`.
   static func inverse1D(_ x: inout [Int], _ out: inout [Int], _ n: Int) {
-    let low = lowCount(n)
-    for i in 0..<n {
-      if i & 1 == 0 {
-        out[i] = (x[i >> 1] * inverseLowScale + half) >> fractionBits
-      } else {
-        out[i] = (x[low + (i >> 1)] * inverseHighScale + half) >> fractionBits
+    precondition(n >= 2 && x.count >= n && out.count >= n)
+    x.withUnsafeMutableBufferPointer { x in
+      out.withUnsafeMutableBufferPointer { out in
+        let low = lowCount(n)
+        for i in 0..<n {
+          if i & 1 == 0 {
+            out[i] = (x[i >> 1] * inverseLowScale + half) >> fractionBits
+          } else {
+            out[i] = (x[low + (i >> 1)] * inverseHighScale + half) >> fractionBits
+          }
+        }
+        lift(out, n, parity: 0, delta, sign: -1)
+        lift(out, n, parity: 1, gamma, sign: -1)
+        lift(out, n, parity: 0, beta, sign: -1)
+        lift(out, n, parity: 1, alpha, sign: -1)
       }
     }
-    unlift(&out, n, parity: 0, delta)
-    unlift(&out, n, parity: 1, gamma)
-    unlift(&out, n, parity: 0, beta)
-    unlift(&out, n, parity: 1, alpha)
   }
 }
