@@ -82,8 +82,8 @@ struct CoefficientCoder {
 
   init(gradientContexts: Bool = true) {
     self.gradientContexts = gradientContexts
-    zeroMixer = LogisticMixer(sets: Self.mixerSets, initial: gradientContexts ? [26000, 26000, 8000, 16000] : [30000, 30000, 10000])
-    greaterOneMixer = LogisticMixer(sets: Self.mixerSets, initial: gradientContexts ? [34000, 20000, 14000] : [40000, 25000])
+    zeroMixer = LogisticMixer(sets: Self.mixerSets, initial: gradientContexts ? [24000, 24000, 8000, 22000] : [30000, 30000, 10000])
+    greaterOneMixer = LogisticMixer(sets: Self.mixerSets, initial: gradientContexts ? [30000, 18000, 20000] : [40000, 25000])
   }
 
   /// Code the planes `q` (Mallat layout, `layout.width × layout.height` each). When encoding,
