@@ -65,7 +65,7 @@ struct Decode: AsyncParsableCommand {
                                       suffix: outDir == nil ? ".decoded.png" : ".png")
         try ImageIO.writePNG(result.image, to: path)
         let time = diffusion ? String(format: " in %.1f s", Date().timeIntervalSince(start)) : ""
-        Console.out("\(input) -> \(path): \(result.image.width)x\(result.image.height), seed \(result.seed), \(result.passes.count) passes\(time)")
+        Console.out("\(input) -> \(path): \(result.image.width)x\(result.image.height), seed \(result.seed), \(result.passes.count) \(result.passes.count == 1 ? "pass" : "passes")\(time)")
       }
     } catch let error as ExitCodeError {
       throw ExitCode(error.code)
