@@ -198,6 +198,30 @@ private let roundTripSizes: [(Int, Int)] = (1...40).map { ($0, $0) } + [
     }
   }
 
+  /// Version 3 streams use the gradient contexts and version 2 streams do not: the same levels
+  /// code to different bytes, and each stream decodes only under its own layout.
+  @Test func formatVersionSelectsTheGradientContexts() throws {
+    let rgb = syntheticImage(width: 64, height: 48, seed: 9)
+    let analysis = ThumbnailCodec.analyse(rgb: rgb, width: 64, height: 48)
+    var streams: [Int: [UInt8]] = [:]
+    for version in [2, 3] {
+      var encoder = RangeEncoder()
+      _ = ThumbnailCodec.encode(analysis, quality: 30, to: &encoder,
+                                coder: ThumbnailCodec.initialCoder(quality: 30, formatVersion: version))
+      streams[version] = encoder.finish()
+    }
+    let two = try #require(streams[2]), three = try #require(streams[3])
+    #expect(two != three)
+    var decoder = RangeDecoder(two)
+    let decoded2 = try ThumbnailCodec.decode(width: 64, height: 48, from: &decoder, formatVersion: 2)
+    decoder = RangeDecoder(three)
+    let decoded3 = try ThumbnailCodec.decode(width: 64, height: 48, from: &decoder, formatVersion: 3)
+    #expect(psnr(rgb, decoded2) > 25 && psnr(rgb, decoded3) > 25)
+    decoder = RangeDecoder(three)
+    let misread = try? ThumbnailCodec.decode(width: 64, height: 48, from: &decoder, formatVersion: 2)
+    #expect(misread != decoded3, "a version-3 stream read as version 2 must not come out right")
+  }
+
   /// The mixer starts from its initial weights and learns to trust the input that predicts.
   @Test func mixerLearnsWhichInputPredicts() {
     var mixer = LogisticMixer(sets: 2, initial: [32768, 32768])
