@@ -463,8 +463,9 @@ struct CoefficientCoder {
   }
 }
 
-/// Mixes the stretched probabilities of 2 or 3 models with one weight vector per set (16.16
-/// fixed point), trained online by the coding error: integer arithmetic only.
+/// Mixes the stretched probabilities of 2 to 4 models with one weight vector per set (16.16
+/// fixed point), trained online by the coding error: integer arithmetic only. An input left at
+/// p = 1/2 stretches to 0, so it neither contributes nor moves its weight.
 struct LogisticMixer {
   static let inputs = 4
   /// The learning rate is 2^-learningShift per unit of stretch × error.
