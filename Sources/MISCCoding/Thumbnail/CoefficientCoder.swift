@@ -2,10 +2,11 @@
 ///
 /// The low band is coded as MED-predicted residuals. Detail coefficients are coded band by band,
 /// coarsest first, with a per-band "all zero" flag. A coefficient's significance is the mix of
-/// three adaptive models in a logistic mixer: a fine context (causal neighbours, parent and its
+/// four adaptive models in a logistic mixer: a fine context (causal neighbours, parent and its
 /// neighbours, the sibling bands at the same position, the co-located luma), a coarse activity
-/// sum over a wider neighbourhood, and the band itself. Magnitudes use greater-than-1 (mixed the
-/// same way) and greater-than-2 flags and an Exp-Golomb escape with adaptive prefix and leading
+/// sum over a wider neighbourhood, the band itself, and (format version 3) the gradient of the
+/// decoded approximation at the band's level. Magnitudes use greater-than-1 (mixed the same way)
+/// and greater-than-2 flags and an Exp-Golomb escape with adaptive prefix and leading
 /// suffix bit; signs are coded in contexts of the neighbouring and co-located signs. Integer
 /// models and integer mixing only: the decoder computes every probability exactly.
 
