@@ -115,7 +115,7 @@ public enum Container {
 
   /// Encode `contents`, coding the thumbnail (if any) at `thumbnailQuality`.
   public static func encode(_ contents: Contents, thumbnailQuality: Int) throws -> Encoded {
-    var prefix = try Prefix(contents)
+    let prefix = try Prefix(contents)
     return prefix.finish(thumbnail: contents.thumbnail, quality: thumbnailQuality)
   }
 
