@@ -136,7 +136,7 @@ private let roundTripSizes: [(Int, Int)] = (1...40).map { ($0, $0) } + [
 
   @Test func priorTableMatchesTheModels() {
     #expect(ThumbnailPriors.table.count == ThumbnailPriors.buckets * CoefficientCoder.modelCount)
-    #expect(ThumbnailPriorsVersion2.table.count == ThumbnailPriors.buckets * CoefficientCoder.modelCountVersion2)
+    #expect(ThumbnailPriorsVersion2.table.count == ThumbnailPriorsVersion2.buckets * CoefficientCoder.modelCountVersion2)
   }
 
   @Test func waveletInvertsAlmostExactly() {

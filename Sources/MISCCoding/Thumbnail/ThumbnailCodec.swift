@@ -93,9 +93,10 @@ public enum ThumbnailCodec {
   static func initialCoder(quality: Int, formatVersion: Int = Container.version) -> CoefficientCoder {
     let gradients = formatVersion >= 3
     let count = gradients ? CoefficientCoder.modelCount : CoefficientCoder.modelCountVersion2
-    let table = gradients ? ThumbnailPriors.table : ThumbnailPriorsVersion2.table
-    let bucket = quality * ThumbnailPriors.buckets / qualityLevels
-    guard table.count == ThumbnailPriors.buckets * count else { return CoefficientCoder(gradientContexts: gradients) }
+    let (table, buckets) = gradients
+      ? (ThumbnailPriors.table, ThumbnailPriors.buckets) : (ThumbnailPriorsVersion2.table, ThumbnailPriorsVersion2.buckets)
+    let bucket = quality * buckets / qualityLevels
+    guard table.count == buckets * count else { return CoefficientCoder(gradientContexts: gradients) }
     return CoefficientCoder(gradientContexts: gradients, priors: table[bucket * count ..< (bucket + 1) * count],
                             confidence: priorConfidence)
   }
