@@ -28,7 +28,7 @@ let package = Package(
     .target(name: "MISCCoding", resources: [.copy("Resources")], swiftSettings: optimizeAlways),
     /// CPU inference: tensors, BLAS-backed ops, safetensors, CLIP, its tokenizer, CLIP Surgery.
     .target(name: "MISCNeural", dependencies: ["COpenBLAS", "MISCImage"], swiftSettings: optimizeAlways),
-    .target(name: "MISCMetrics", dependencies: ["MISCImage"], swiftSettings: optimizeAlways),
+    .target(name: "MISCMetrics", dependencies: ["MISCImage", "MISCNeural"], swiftSettings: optimizeAlways),
     .target(name: "MISC", dependencies: ["MISCImage", "MISCCoding", "MISCMetrics", "MISCNeural"], swiftSettings: optimizeAlways),
     /// Benchmarks behind `misc bench`: reference codecs, BD-rate, plots.
     .target(name: "MISCBench", dependencies: ["MISC", "MISCImage", "MISCCoding", "MISCMetrics"], swiftSettings: optimizeAlways),

@@ -1,0 +1,26 @@
+import MISCImage
+
+/// Builds the metrics a run asked for, loading only the weights those need.
+public enum MetricRegistry {
+  /// One metric object for `id`. Weight-free metrics never touch `models`.
+  public static func make(_ id: MetricID, models: MetricModels) throws -> any QualityMetric {
+    switch id {
+    case .psnr: PSNRMetric()
+    default: throw MetricError.notAvailable(id, "not built yet")
+    }
+  }
+
+  /// Every metric of `ids`, in that order.
+  public static func make(_ ids: [MetricID], models: MetricModels) throws -> [any QualityMetric] {
+    try ids.map { try make($0, models: models) }
+  }
+}
+
+/// PSNR over 8-bit RGB (CompressAI's convention: the same as on [0, 1] samples with data range 1).
+public struct PSNRMetric: FullReferenceMetric {
+  public init() {}
+  public var id: MetricID { .psnr }
+  public var modelID: String? { nil }
+  public var minimumSide: Int { 1 }
+  public func score(reference: Image, distorted: Image) throws -> Double { PSNR.psnr(reference, distorted) }
+}
