@@ -6,7 +6,19 @@ public enum MetricRegistry {
   public static func make(_ id: MetricID, models: MetricModels) throws -> any QualityMetric {
     switch id {
     case .psnr: PSNRMetric()
-    default: throw MetricError.notAvailable(id, "not built yet")
+    // Weight-free metrics (SSIM, MS-SSIM, NIQE).
+    case .ssim: throw MetricError.notAvailable(id, "not built yet")
+    case .msssim: throw MetricError.notAvailable(id, "not built yet")
+    case .niqe: throw MetricError.notAvailable(id, "not built yet")
+
+    // Network metrics: LPIPS and DISTS (AlexNet, VGG16).
+    case .lpips: throw MetricError.notAvailable(id, "not built yet")
+    case .lpipsVGG: throw MetricError.notAvailable(id, "not built yet")
+    case .dists: throw MetricError.notAvailable(id, "not built yet")
+
+    // Network metrics: CLIP (ClipSIM on the locator's ViT, CLIP-IQA on RN50).
+    case .clipsim: throw MetricError.notAvailable(id, "not built yet")
+    case .clipiqa: throw MetricError.notAvailable(id, "not built yet")
     }
   }
 
