@@ -12,10 +12,14 @@ public enum ImageIO {
   /// Reads and decodes the PNG or JPEG file at `path`. Files larger than an image of `maxPixels`
   /// could need (8 bytes a pixel, plus 64 MiB for metadata) are refused unread.
   public static func read(path: String, maxPixels: Int = defaultMaxPixels) throws -> LoadedImage {
-    let metadata = 64 << 20
-    let maxBytes = maxPixels > (Int.max - metadata) / 8 ? Int.max : max(0, maxPixels) * 8 + metadata
-    let bytes = try readFileBytes(path, maxBytes: maxBytes)
+    let bytes = try readFileBytes(path, maxBytes: maxFileBytes(maxPixels: maxPixels))
     return try decode(bytes, name: path, maxPixels: maxPixels)
+  }
+
+  /// The largest file an image of `maxPixels` could need: 8 bytes a pixel plus 64 MiB of metadata.
+  public static func maxFileBytes(maxPixels: Int) -> Int {
+    let metadata = 64 << 20
+    return maxPixels > (Int.max - metadata) / 8 ? Int.max : max(0, maxPixels) * 8 + metadata
   }
 
   /// Decodes PNG or JPEG `bytes`; `name` (usually the path) labels errors and notices.

@@ -17,11 +17,17 @@ struct Decode: AsyncParsableCommand {
       """
   )
 
-  @Argument(help: "The .misc files to decode.")
+  @Argument(help: "The .misc files to decode; - reads standard input.")
   var inputs: [String]
 
-  @Option(name: .shortAndLong, help: "Output PNG (only with a single input).")
+  @Option(name: .shortAndLong, help: "Output image, .png or .jpg (only with a single input); - writes a PNG to standard output.")
   var output: String?
+
+  @Option(name: .customLong("jpeg-quality"), help: "Quality, 1...100, of a .jpg output.")
+  var jpegQuality = 90
+
+  @Flag(help: "Print one JSON object per file on stdout instead of the text report.")
+  var json = false
 
   @Option(name: .customLong("out-dir"), help: "Directory for the outputs, named <input>.png (default: <input>.decoded.png beside each input).")
   var outDir: String?
@@ -31,6 +37,12 @@ struct Decode: AsyncParsableCommand {
 
   @Option(name: .customLong("max-pixels"), help: "Refuse files whose image is larger than this.")
   var maxPixels: Int = Container.defaultMaxPixels
+
+  @OptionGroup(title: "Outputs")
+  var outputs: OutputOptions
+
+  @OptionGroup(title: "General")
+  var general: GeneralOptions
 
   @OptionGroup(title: "Restorer")
   var restorerOptions: RestorerOptions
@@ -42,30 +54,50 @@ struct Decode: AsyncParsableCommand {
     if output != nil && inputs.count > 1 { throw ValidationError("-o/--output takes a single input; use --out-dir for several") }
     if output != nil && outDir != nil { throw ValidationError("give -o/--output or --out-dir, not both") }
     if maxPixels < 1 { throw ValidationError("--max-pixels must be positive") }
+    if !(1...100).contains(jpegQuality) { throw ValidationError("--jpeg-quality must be within 1...100 (got \(jpegQuality))") }
+    if let output, output != OutputPath.standardStream, DecodedFormat(path: output) == nil {
+      throw ValidationError("-o/--output \(output): unknown image extension; give .png, .jpg or .jpeg")
+    }
+    try validateStreams(inputs: inputs, outDir: outDir, keepTree: outputs.keepTree)
   }
 
   func run() async throws {
+    general.apply()
+    if output == OutputPath.standardStream { Console.resultsToStandardError = true }
     try OutputPath.checkDirectory(outDir)
+    let work = try OutputPath.plan(inputs: inputs, explicit: output, directory: outDir, options: outputs) { [outDir] _ in
+      outDir == nil ? ".decoded.png" : ".png"
+    }
     let restorer = try await restorerOptions.restorer()
     let diffusion = !(restorer is BicubicRestorer)
     let decoder = MISCDecoder(restorer: restorer, schedule: scheduleOptions.schedule, maxPixels: maxPixels)
     Console.note("note: restorer: \(decoder.restorer.name)")
     let several = inputs.count > 1
+    let command = self
     do {
-      try await Batch(verb: "decoding", inputs: inputs).run { input in
-        let bytes = try readFileBytes(input, maxBytes: Container.maxFileBytes)
+      try await Batch(verb: "decoding", work: work, jobs: general.jobs).run { job in
+        let input = job.input
+        let bytes = try readInput(input, maxBytes: Container.maxFileBytes)
         let start = Date()
         let prefix = several ? "\(input): " : ""
         let progress: DecodeProgress = { index, count, pass in
           Console.note(prefix + Self.progressLine(index: index, count: count, pass: pass))
           return true
         }
-        let result = try await decoder.decode(bytes, seed: seed, progress: diffusion ? progress : nil)
-        let path = OutputPath.resolve(input: input, explicit: output, directory: outDir,
-                                      suffix: outDir == nil ? ".decoded.png" : ".png")
-        try ImageIO.writePNG(result.image, to: path)
-        let time = diffusion ? String(format: " in %.1f s", Date().timeIntervalSince(start)) : ""
-        Console.out("\(input) -> \(path): \(result.image.width)x\(result.image.height), seed \(result.seed), \(result.passes.count) \(result.passes.count == 1 ? "pass" : "passes")\(time)")
+        let result = try await decoder.decode(bytes, seed: command.seed, progress: diffusion ? progress : nil)
+        let format = DecodedFormat(path: job.output) ?? .png
+        let encoded = format == .jpeg ? try ImageIO.encodeJPEG(result.image, quality: command.jpegQuality) : try ImageIO.encodePNG(result.image)
+        try job.write(encoded, force: command.outputs.force)
+        let seconds = Date().timeIntervalSince(start)
+        if command.json {
+          Console.out(JSONLine.encode(DecodeRecord(input: input, output: job.output, width: result.image.width, height: result.image.height,
+                                                   seed: result.seed, passes: result.passes.count, restorer: decoder.restorer.name,
+                                                   bytes: encoded.count, seconds: seconds)))
+        } else {
+          let time = diffusion ? String(format: " in %.1f s", seconds) : ""
+          Console.out("\(input) -> \(job.output): \(result.image.width)x\(result.image.height), seed \(result.seed), \(result.passes.count) \(result.passes.count == 1 ? "pass" : "passes")\(time)")
+        }
+        return Tally(bytesIn: bytes.count, bytesOut: encoded.count)
       }
     } catch let error as ExitCodeError {
       throw ExitCode(error.code)
@@ -79,9 +111,36 @@ struct Decode: AsyncParsableCommand {
     case let .item(item): what = "item \(item + 1)"
     case .final: what = "final"
     }
-    let prompt = pass.prompt.count > 28 ? pass.prompt.prefix(28).trimmingCharacters(in: .whitespaces) + "…" : pass.prompt
+    let text = Console.escaped(pass.prompt)
+    let prompt = text.count > 28 ? text.prefix(28).trimmingCharacters(in: .whitespaces) + "…" : text
     return "pass \(index + 1)/\(count): \(what) '\(prompt)' \(pass.steps) steps"
   }
+}
+
+/// The image format a decode writes, chosen by the output's extension.
+enum DecodedFormat {
+  case png, jpeg
+
+  init?(path: String) {
+    switch URL(fileURLWithPath: path).pathExtension.lowercased() {
+    case "png": self = .png
+    case "jpg", "jpeg": self = .jpeg
+    default: return nil
+    }
+  }
+}
+
+/// One line of `misc decode --json`.
+struct DecodeRecord: Codable {
+  var input: String
+  var output: String
+  var width: Int
+  var height: Int
+  var seed: UInt32
+  var passes: Int
+  var restorer: String
+  var bytes: Int
+  var seconds: Double
 }
 
 /// Which restorer runs the passes: a diffusion worker (flag, then `MISC_RESTORER_URL`), else

@@ -34,6 +34,12 @@ struct Describe: AsyncParsableCommand {
   @Flag(help: "Print one JSON object per image and line (the semantics plus \"input\") instead of text.")
   var json = false
 
+  @OptionGroup(title: "Outputs (with --out-dir)")
+  var outputs: OutputOptions
+
+  @OptionGroup(title: "General")
+  var general: GeneralOptions
+
   func validate() throws {
     guard Level(rawValue: level) != nil else { throw ValidationError("--level must be 1, 2 or 3 (got \(level))") }
     if maxPixels < 1 { throw ValidationError("--max-pixels must be positive") }
@@ -43,27 +49,29 @@ struct Describe: AsyncParsableCommand {
   }
 
   func run() async throws {
+    general.apply()
     try OutputPath.checkDirectory(outDir)
+    let work = outDir == nil ? (outputs.shard.map { $0.select(inputs) } ?? inputs).map { OutputJob(input: $0, output: "") }
+      : try OutputPath.plan(inputs: inputs, explicit: nil, directory: outDir, options: outputs) { _ in ".json" }
     guard let describer = try lmm.describer(overviewWords: Level(rawValue: level)!.overviewWords) else {
       throw CLIError("no LMM configured: \(LMMOptions.howTo)")
     }
-    let (json, outDir, maxPixels) = (json, outDir, maxPixels)
+    let (json, outDir, maxPixels, force) = (json, outDir, maxPixels, outputs.force)
     do {
-      try await Batch(verb: "describing", inputs: inputs, jobs: lmm.jobs).run { input in
+      try await Batch(verb: "describing", work: work, jobs: general.jobs).run { job -> Tally? in
+        let input = job.input
         let loaded = try ImageIO.read(path: input, maxPixels: maxPixels)
         for notice in loaded.notices { Console.note("note: \(notice)") }
         let semantics = try await describer.describe(loaded.image)
-        if let outDir {
-          let path = OutputPath.resolve(input: input, explicit: nil, directory: outDir, suffix: ".json")
-          try writeFileAtomically(Array(try semantics.jsonData()), to: path)
-        }
+        if outDir != nil { try job.write(Array(try semantics.jsonData()), force: force) }
         if json {
           Console.out(JSONLine.encode(DescribeRecord(input: input, semantics: semantics)))
         } else {
-          var lines = ["\(input):", "  overview: " + (semantics.overview.isEmpty ? "(none)" : semantics.overview)]
-          for (index, item) in semantics.items.enumerated() { lines.append("  item \(index + 1): \(item.name): \(item.detail)") }
+          var lines = ["\(input):", "  overview: " + (semantics.overview.isEmpty ? "(none)" : Console.escaped(semantics.overview))]
+          for (index, item) in semantics.items.enumerated() { lines.append("  item \(index + 1): \(Console.escaped(item.name)): \(Console.escaped(item.detail))") }
           Console.out(lines.joined(separator: "\n"))
         }
+        return nil
       }
     } catch let error as ExitCodeError {
       throw ExitCode(error.code)

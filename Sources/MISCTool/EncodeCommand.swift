@@ -15,10 +15,10 @@ struct Encode: AsyncParsableCommand {
       """
   )
 
-  @Argument(help: "Images to encode (PNG or JPEG).")
+  @Argument(help: "Images to encode (PNG or JPEG); - reads standard input.")
   var inputs: [String]
 
-  @Option(name: .shortAndLong, help: "Output file (only with a single input).")
+  @Option(name: .shortAndLong, help: "Output file (only with a single input); - writes standard output.")
   var output: String?
 
   @Option(name: .customLong("out-dir"), help: "Directory for the outputs, named <input>.misc (default: beside each input).")
@@ -39,6 +39,12 @@ struct Encode: AsyncParsableCommand {
   @Flag(help: "Print one JSON object per file on stdout instead of the text report.")
   var json = false
 
+  @OptionGroup(title: "Outputs")
+  var outputs: OutputOptions
+
+  @OptionGroup(title: "General")
+  var general: GeneralOptions
+
   @OptionGroup(title: "LMM (describes the images when no --semantics is given)")
   var lmm: LMMOptions
 
@@ -54,6 +60,7 @@ struct Encode: AsyncParsableCommand {
       throw ValidationError("--bpp must be within \(RateTarget.bitsPerPixelRange.lowerBound)...\(RateTarget.bitsPerPixelRange.upperBound) (got \(bpp))")
     }
     if maxPixels < 1 { throw ValidationError("--max-pixels must be positive") }
+    try validateStreams(inputs: inputs, outDir: outDir, keepTree: outputs.keepTree)
   }
 
   var target: RateTarget {
@@ -62,7 +69,10 @@ struct Encode: AsyncParsableCommand {
   }
 
   func run() async throws {
+    general.apply()
+    if output == OutputPath.standardStream { Console.resultsToStandardError = true }
     try OutputPath.checkDirectory(outDir)
+    let work = try OutputPath.plan(inputs: inputs, explicit: output, directory: outDir, options: outputs) { _ in ".misc" }
     // --semantics wins; otherwise a configured LMM describes each image (its failure fails that image).
     let words = (level.flatMap(Level.init(rawValue:)) ?? .misc1).overviewWords
     let describer = semantics == nil ? try lmm.describer(overviewWords: words) : nil
@@ -73,14 +83,17 @@ struct Encode: AsyncParsableCommand {
     }
     let command = self
     do {
-      try await Batch(verb: "encoding", inputs: inputs, jobs: lmm.jobs).run { input in
-        let loaded = try ImageIO.read(path: input, maxPixels: command.maxPixels)
+      try await Batch(verb: "encoding", work: work, jobs: general.jobs).run { job in
+        let input = job.input
+        let bytes = try readInput(input, maxBytes: ImageIO.maxFileBytes(maxPixels: command.maxPixels))
+        let loaded = try ImageIO.decode(bytes, name: input, maxPixels: command.maxPixels)
         for notice in loaded.notices { Console.note("note: \(notice)") }
         let given = try command.semanticsFor(input)
         let result = try await encoder.encode(loaded.image, semantics: given)
-        let path = OutputPath.resolve(input: input, explicit: command.output, directory: command.outDir, suffix: ".misc")
-        try writeFileAtomically(result.bytes, to: path)
-        command.report(result, input: input, output: path, image: loaded.image)
+        try job.write(result.bytes, force: command.outputs.force)
+        command.report(result, input: input, output: job.output, image: loaded.image)
+        return Tally(bytesIn: bytes.count, bytesOut: result.bytes.count, pixels: loaded.image.pixelCount,
+                     referencePSNR: result.referencePSNR)
       }
     } catch let error as ExitCodeError {
       throw ExitCode(error.code)

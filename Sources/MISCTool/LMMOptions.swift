@@ -29,14 +29,10 @@ struct LMMOptions: ParsableArguments {
   @Flag(name: .customLong("no-cache"), help: "Neither read nor write the describe cache ($XDG_CACHE_HOME/misc/describe or ~/.cache/misc/describe).")
   var noCache = false
 
-  @Option(help: "Images processed at once; bounds the concurrent LMM requests.")
-  var jobs: Int = 1
-
   func validate() throws {
     if longSide < 16 || longSide > 8192 { throw ValidationError("--long-side must be within 16...8192 (got \(longSide))") }
     if !(timeout > 0 && timeout <= 3600) { throw ValidationError("--timeout must be within 0...3600 seconds (got \(timeout))") }
     if attempts < 1 || attempts > 20 { throw ValidationError("--lmm-attempts must be within 1...20 (got \(attempts))") }
-    if jobs < 1 || jobs > 64 { throw ValidationError("--jobs must be within 1...64 (got \(jobs))") }
     if (url != nil || apiKey != nil) && configuration(overviewWords: 50) == nil {
       throw ValidationError("--lmm-url and --lmm-api-key need a model: give --lmm-model or set MISC_LMM_MODEL")
     }

@@ -44,3 +44,51 @@ struct AtomicFileTests {
     #expect(try TestSupport.contents(ofDirectory: path) == ["inside"])
   }
 }
+
+@Suite("writeFileAtomically: special files and links")
+struct AtomicFileSpecialTests {
+  @Test("an existing FIFO is written through and stays a FIFO")
+  func fifo() throws {
+    let directory = try TestSupport.makeTemporaryDirectory()
+    defer { TestSupport.removeDirectory(directory) }
+    let fifo = directory + "/pipe"
+    #expect(mkfifo(fifo, 0o600) == 0)
+    let reader = Process()
+    reader.executableURL = URL(fileURLWithPath: "/bin/cat")
+    reader.arguments = [fifo]
+    let pipe = Pipe()
+    reader.standardOutput = pipe
+    try reader.run()
+    try writeFileAtomically([7, 8, 9], to: fifo)
+    let received = pipe.fileHandleForReading.readDataToEndOfFile()
+    reader.waitUntilExit()
+    #expect(Array(received) == [7, 8, 9])
+    var info = stat()
+    #expect(stat(fifo, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO)
+    #expect(isSpecialFile(fifo) && !isSpecialFile(directory))
+  }
+
+  @Test("a symlink is followed, also when it dangles, and stays a link")
+  func symlink() throws {
+    let directory = try TestSupport.makeTemporaryDirectory()
+    defer { TestSupport.removeDirectory(directory) }
+    try FileManager.default.createSymbolicLink(atPath: directory + "/link", withDestinationPath: "target")
+    try writeFileAtomically([1], to: directory + "/link")
+    #expect(try readFileBytes(directory + "/target") == [1])
+    try writeFileAtomically([2, 3], to: directory + "/link")
+    #expect(try readFileBytes(directory + "/target") == [2, 3])
+    #expect(try FileManager.default.destinationOfSymbolicLink(atPath: directory + "/link") == "target")
+  }
+
+  @Test("replacing: false never overwrites, and leaves no temporary file")
+  func noClobber() throws {
+    let directory = try TestSupport.makeTemporaryDirectory()
+    defer { TestSupport.removeDirectory(directory) }
+    let path = directory + "/kept"
+    try writeFileAtomically([1], to: path, replacing: false)
+    let error = try #require(throws: ImageIOError.self) { try writeFileAtomically([2], to: path, replacing: false) }
+    #expect(error.description.contains(path) && error.description.contains("exists"))
+    #expect(try readFileBytes(path) == [1])
+    #expect(try TestSupport.contents(ofDirectory: directory) == ["kept"])
+  }
+}

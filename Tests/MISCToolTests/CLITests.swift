@@ -24,7 +24,7 @@ struct CLI {
   static let exampleSemantics = root.appendingPathComponent("examples/astronaut.json").path
 
   /// Runs `misc` with `arguments`; `removing` names environment variables to drop, `adding` sets others.
-  static func run(_ arguments: [String], removing: [String] = [], adding: [String: String] = [:]) throws -> Result {
+  static func run(_ arguments: [String], removing: [String] = [], adding: [String: String] = [:], stdin: Data? = nil) throws -> Result {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
@@ -37,7 +37,17 @@ struct CLI {
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
+    let input = Pipe()
+    process.standardInput = stdin == nil ? FileHandle.nullDevice : input
     try process.run()
+    if let stdin {
+      // Feeds standard input from another thread while this one drains the outputs.
+      let writer = input.fileHandleForWriting
+      Thread.detachNewThread {
+        writer.write(stdin)
+        try? writer.close()
+      }
+    }
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     let stderr = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
