@@ -45,6 +45,6 @@ let package = Package(
     .testTarget(name: "MISCNeuralTests", dependencies: ["MISCNeural"], resources: [.copy("Fixtures")]),
     .testTarget(name: "MISCTests", dependencies: ["MISC", .product(name: "FlyingFox", package: "FlyingFox")]),
     .testTarget(name: "MISCBenchTests", dependencies: ["MISCBench"]),
-    .testTarget(name: "MISCToolTests", dependencies: ["MISCTool"]),
+    .testTarget(name: "MISCToolTests", dependencies: ["MISCTool", "MISCCoding", "MISCImage"]),
   ]
 )

@@ -21,12 +21,17 @@ public typealias DecodeProgress = @Sendable (_ index: Int, _ count: Int, _ pass:
 public enum DecodeError: Error, CustomStringConvertible, Sendable {
   case cancelled
   case restorerReturnedWrongSize(expected: (Int, Int), got: (Int, Int))
+  /// The decode would need more memory than the machine has available; checked before it
+  /// allocates anything of the image's size.
+  case notEnoughMemory(width: Int, height: Int, needed: Int, available: Int)
 
   public var description: String {
     switch self {
     case .cancelled: return "the decode was cancelled"
     case let .restorerReturnedWrongSize(e, g):
       return "the restorer returned a \(g.0)x\(g.1) image for a \(e.0)x\(e.1) condition"
+    case let .notEnoughMemory(w, h, needed, available):
+      return "decoding a \(w)x\(h) image needs about \(needed >> 20) MiB, more than the \(available >> 20) MiB available"
     }
   }
 }
@@ -38,6 +43,15 @@ public struct MISCDecoder: Sendable {
   public var schedule: DecodeSchedule
   /// Files whose image is larger than this are refused before anything is allocated.
   public var maxPixels: Int
+  /// Files below this rate for their declared size are refused as decompression bombs
+  /// (`Container.defaultMinBitsPerPixel`); 0 turns the check off.
+  public var minBitsPerPixel: Double = Container.defaultMinBitsPerPixel
+  /// Bytes the decode may use; nil: what the system reports available (`AvailableMemory`).
+  public var memoryLimit: Int?
+
+  /// Peak bytes a decode holds per output pixel: I_ref and the current image (3 each), a
+  /// restored image (3), an item mask and its blur (1 each), the encoded output (at most 3).
+  public static let bytesPerPixel = 14
 
   public init(restorer: any Restorer = BicubicRestorer(), schedule: DecodeSchedule = DecodeSchedule(),
               maxPixels: Int = Container.defaultMaxPixels) {
@@ -47,8 +61,14 @@ public struct MISCDecoder: Sendable {
   }
 
   public func decode(_ bytes: [UInt8], seed: UInt32? = nil, progress: DecodeProgress? = nil) async throws -> Reconstruction {
-    let file = try Container.decode(bytes, maxPixels: maxPixels)
+    let file = try Container.decode(bytes, maxPixels: maxPixels, minBitsPerPixel: minBitsPerPixel)
     let contents = file.contents
+    let (pixels, overflow) = contents.width.multipliedReportingOverflow(by: contents.height)
+    let (needed, overflow2) = pixels.multipliedReportingOverflow(by: Self.bytesPerPixel)
+    if let available = memoryLimit ?? AvailableMemory.bytes(), overflow || overflow2 || needed > available {
+      throw DecodeError.notEnoughMemory(width: contents.width, height: contents.height,
+                                        needed: overflow || overflow2 ? Int.max : needed, available: available)
+    }
     let reference = Self.reference(contents)
     let seed = seed ?? file.seed
     let passes = plan(contents, seed: seed)
@@ -66,7 +86,7 @@ public struct MISCDecoder: Sendable {
         let map = contents.items[itemIndex].map!
         let mask = ItemMask.render(map, width: current.width, height: current.height,
                                    featherRadius: featherRadius(map, width: current.width, height: current.height))
-        current = ItemMask.blend(restored, over: current, mask: mask)
+        ItemMask.blend(restored, into: &current, mask: mask)
       case .final:
         current = restored
       }

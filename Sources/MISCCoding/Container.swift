@@ -18,6 +18,13 @@ public enum Container {
   public static let maxSide = 65535
   /// The default limit on decoded pixels, checked before anything is allocated.
   public static let defaultMaxPixels = 100_000_000
+  /// The decompression-bomb bound: a file that declares more than `rateCheckFreePixels` must
+  /// carry at least this many bits a pixel. The encoder's lowest target is 0.001 bpp, ten
+  /// times this; a 10-byte file cannot claim 96 megapixels (docs/FORMAT.md).
+  public static let defaultMinBitsPerPixel = 0.0001
+  /// Images up to this many pixels (4 MP, about 50 MB to decode) pass the rate check whatever
+  /// their size: a tiny file of a small image is harmless.
+  public static let rateCheckFreePixels = 4_000_000
   public static let maxItems = 3
   /// Readers refuse larger files: the largest legal file (a 256x256 thumbnail at the finest
   /// quality and 4 KiB strings) is far below this.
@@ -220,7 +227,10 @@ public enum Container {
   }
 
   /// Read a `.misc` file. Never traps on hostile input: every failure is a `ContainerError`.
-  public static func decode(_ bytes: [UInt8], maxPixels: Int = defaultMaxPixels) throws -> Decoded {
+  /// Refuses, before allocating anything of the image's size, a file above `maxPixels` or one
+  /// whose declared pixels imply fewer than `minBitsPerPixel` (see `defaultMinBitsPerPixel`).
+  public static func decode(_ bytes: [UInt8], maxPixels: Int = defaultMaxPixels,
+                            minBitsPerPixel: Double = defaultMinBitsPerPixel) throws -> Decoded {
     guard let first = bytes.first else { throw ContainerError.empty }
     guard first & 0xF8 == magic else { throw ContainerError.notMISC(firstByte: first) }
     let version = Int(first & 0x07)
@@ -230,13 +240,13 @@ public enum Container {
     let computed = checksum(bytes)
     guard stored == computed else { throw ContainerError.checksumMismatch(stored: stored, computed: computed) }
     do {
-      return try decodeBody(bytes, version: version, maxPixels: maxPixels)
+      return try decodeBody(bytes, version: version, maxPixels: maxPixels, minBitsPerPixel: minBitsPerPixel)
     } catch let error as CodingError {
       throw ContainerError.invalid(error)
     }
   }
 
-  private static func decodeBody(_ bytes: [UInt8], version: Int, maxPixels: Int) throws -> Decoded {
+  private static func decodeBody(_ bytes: [UInt8], version: Int, maxPixels: Int, minBitsPerPixel: Double) throws -> Decoded {
     var decoder = RangeDecoder(bytes, offset: headerLength)
     var layers = LayerBits()
     var mark = decoder.bitCount
@@ -248,6 +258,9 @@ public enum Container {
     let height = try DimensionCode.decode(from: &decoder, field: "height")
     guard width * height <= maxPixels else {
       throw ContainerError.imageTooLarge(width: width, height: height, limit: maxPixels)
+    }
+    if width * height > rateCheckFreePixels && Double(bytes.count * 8) < minBitsPerPixel * Double(width * height) {
+      throw ContainerError.rateTooLow(width: width, height: height, bytes: bytes.count, minBitsPerPixel: minBitsPerPixel)
     }
     let level = Int(decoder.decodeBits(count: 2))
     let itemCount = Int(decoder.decodeBits(count: 2))

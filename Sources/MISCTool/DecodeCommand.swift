@@ -35,8 +35,8 @@ struct Decode: AsyncParsableCommand {
   @Option(help: "Override the seed derived from the file (0...4294967295).")
   var seed: UInt32?
 
-  @Option(name: .customLong("max-pixels"), help: "Refuse files whose image is larger than this.")
-  var maxPixels: Int = Container.defaultMaxPixels
+  @OptionGroup(title: "Limits")
+  var limits: ReadLimits
 
   @OptionGroup(title: "Outputs")
   var outputs: OutputOptions
@@ -53,7 +53,6 @@ struct Decode: AsyncParsableCommand {
   func validate() throws {
     if output != nil && inputs.count > 1 { throw ValidationError("-o/--output takes a single input; use --out-dir for several") }
     if output != nil && outDir != nil { throw ValidationError("give -o/--output or --out-dir, not both") }
-    if maxPixels < 1 { throw ValidationError("--max-pixels must be positive") }
     if !(1...100).contains(jpegQuality) { throw ValidationError("--jpeg-quality must be within 1...100 (got \(jpegQuality))") }
     if let output, output != OutputPath.standardStream, DecodedFormat(path: output) == nil {
       throw ValidationError("-o/--output \(output): unknown image extension; give .png, .jpg or .jpeg")
@@ -70,7 +69,9 @@ struct Decode: AsyncParsableCommand {
     }
     let restorer = try await restorerOptions.restorer()
     let diffusion = !(restorer is BicubicRestorer)
-    let decoder = MISCDecoder(restorer: restorer, schedule: scheduleOptions.schedule, maxPixels: maxPixels)
+    var configured = MISCDecoder(restorer: restorer, schedule: scheduleOptions.schedule, maxPixels: limits.maxPixels)
+    configured.minBitsPerPixel = limits.minBitsPerPixel
+    let decoder = configured
     Console.note("note: restorer: \(decoder.restorer.name)")
     let several = inputs.count > 1
     let command = self
@@ -84,7 +85,12 @@ struct Decode: AsyncParsableCommand {
           Console.note(prefix + Self.progressLine(index: index, count: count, pass: pass))
           return true
         }
-        let result = try await decoder.decode(bytes, seed: command.seed, progress: diffusion ? progress : nil)
+        let result: Reconstruction
+        do {
+          result = try await decoder.decode(bytes, seed: command.seed, progress: diffusion ? progress : nil)
+        } catch let error as ContainerError {
+          throw CLIError("\(input): " + ReadLimits.explain(error))
+        }
         let format = DecodedFormat(path: job.output) ?? .png
         let encoded = format == .jpeg ? try ImageIO.encodeJPEG(result.image, quality: command.jpegQuality) : try ImageIO.encodePNG(result.image)
         try job.write(encoded, force: command.outputs.force)

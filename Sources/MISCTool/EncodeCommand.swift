@@ -149,6 +149,15 @@ enum JSONLine {
     let encoder = JSONEncoder()
     encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
     guard let data = try? encoder.encode(value) else { return "{}" }
-    return String(decoding: data, as: UTF8.self)
+    // JSONEncoder leaves DEL and the C1 controls raw; terminals act on C1, so escape them too.
+    var text = String.UnicodeScalarView()
+    for scalar in String(decoding: data, as: UTF8.self).unicodeScalars {
+      if (0x7F...0x9F).contains(scalar.value) {
+        text.append(contentsOf: "\\u00\(String(scalar.value, radix: 16))".unicodeScalars)
+      } else {
+        text.append(scalar)
+      }
+    }
+    return String(text)
   }
 }

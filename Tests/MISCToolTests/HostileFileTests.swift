@@ -1,0 +1,105 @@
+import Foundation
+import MISCCoding
+import MISCImage
+import Testing
+
+/// Small valid files that try to do harm: escapes for the terminal, bombs for memory.
+@Suite struct HostileFileTests {
+  /// A valid file declaring `width`x`height`, with a thumbnail of long side `longSide` and
+  /// three items that each have a map.
+  static func file(width: Int, height: Int, longSide: Int = 64, overview: String = "a field",
+                   names: [String] = ["tree", "dog", "sky"]) throws -> [UInt8] {
+    let size = Container.thumbnailSize(imageWidth: width, imageHeight: height, longSide: longSide)
+    var rgb = [UInt8](repeating: 0, count: size.width * size.height * 3)
+    for i in rgb.indices { rgb[i] = UInt8((i * 7) % 251) }
+    let items = names.enumerated().map { index, name in
+      Container.Item(name: name, detail: "a \(name) in the middle", map: BinaryMap(
+        width: 8, height: 8, cells: (0..<64).map { ($0 + index) % 3 == 0 }))
+    }
+    let contents = Container.Contents(width: width, height: height, level: 0, overview: overview, items: items,
+                                      thumbnail: Container.Thumbnail(width: size.width, height: size.height, rgb: rgb))
+    return try Container.encode(contents, thumbnailQuality: 20).bytes
+  }
+
+  @Test func inspectAndDecodeEscapeTerminalControls() throws {
+    let dir = try CLI.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let misc = dir.appendingPathComponent("evil.misc").path
+    try Data(try Self.file(width: 64, height: 64, overview: "\u{1B}]0;pwned\u{07}\u{1B}[2J\u{1B}[31mred\u{9B}31m",
+                           names: ["a\u{1B}[2Jb", "c\u{7F}d", "e\nf"])).write(to: URL(fileURLWithPath: misc))
+    for arguments in [["inspect", misc], ["decode", misc, "-o", dir.appendingPathComponent("x.png").path, "--item-steps", "1"]] {
+      let result = try CLI.run(arguments)
+      #expect(result.status == 0, "\(result.stderr)")
+      for text in [result.stdout, result.stderr] {
+        #expect(!text.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" || (0x7F...0x9F).contains($0.value) }, "\(text.debugDescription)")
+      }
+      if arguments[0] == "inspect" {
+        #expect(result.stdout.contains(#"\e]0;pwned\x07\e[2J\e[31mred\u{9b}31m"#), "\(result.stdout)")
+        #expect(result.stdout.contains(#"e\nf"#))
+      }
+    }
+    let json = try CLI.run(["inspect", misc, "--json"])
+    #expect(json.status == 0)
+    #expect(!json.stdout.unicodeScalars.contains { (0x7F...0x9F).contains($0.value) || $0 == "\u{1B}" })
+    let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+    #expect((object["semantics"] as? [String: Any])?["overview"] as? String == "\u{1B}]0;pwned\u{07}\u{1B}[2J\u{1B}[31mred\u{9B}31m")
+  }
+
+  @Test func decompressionBombIsRefusedUnlessTheBoundIsLowered() throws {
+    let dir = try CLI.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let bomb = dir.appendingPathComponent("bomb.misc").path
+    // 96 megapixels in a few dozen bytes: far below 0.0001 bpp.
+    let bytes = try Self.file(width: 15584, height: 6144, longSide: 1, names: [])
+    #expect(bytes.count < 100)
+    try Data(bytes).write(to: URL(fileURLWithPath: bomb))
+    let refused = try CLI.run(["decode", bomb, "-o", dir.appendingPathComponent("x.png").path])
+    #expect(refused.status == 1)
+    #expect(refused.stderr.contains("15584x6144") && refused.stderr.contains("decompression bomb") && refused.stderr.contains("--min-bpp"), "\(refused.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.png").path))
+    let inspect = try CLI.run(["inspect", bomb])
+    #expect(inspect.status == 1 && inspect.stderr.contains("decompression bomb"))
+    let lowered = try CLI.run(["inspect", bomb, "--min-bpp", "0"])
+    #expect(lowered.status == 0 && lowered.stdout.contains("15584x6144"), "\(lowered.stderr)")
+    let limited = try CLI.run(["inspect", bomb, "--min-bpp", "0", "--max-pixels", "1000000"])
+    #expect(limited.status == 1 && limited.stderr.contains("above the limit of 1000000 pixels"), "\(limited.stderr)")
+  }
+
+  /// A 20-megapixel decode with three item masks, in a child process whose peak RSS the
+  /// kernel reports (wait4): under 12 bytes per output pixel.
+  @Test func decodePeakMemoryPerPixel() throws {
+    let dir = try CLI.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let misc = dir.appendingPathComponent("big.misc").path
+    let (width, height) = (5000, 4000)
+    try Data(try Self.file(width: width, height: height, longSide: 256)).write(to: URL(fileURLWithPath: misc))
+    let arguments = [CLI.executable.path, "decode", misc, "-o", dir.appendingPathComponent("big.png").path, "-q", "--min-bpp", "0"]
+    let peak = try peakResidentBytes(arguments)
+    let perPixel = Double(peak) / Double(width * height)
+    #expect(try ImageIO.read(path: dir.appendingPathComponent("big.png").path, maxPixels: 30_000_000).image.width == width)
+    #expect(perPixel < 12, "peak RSS \(peak >> 20) MiB, \(perPixel) bytes a pixel")
+    print("decode peak RSS: \(peak >> 20) MiB for \(width)x\(height), \(String(format: "%.2f", perPixel)) bytes a pixel")
+  }
+
+  /// Runs `arguments` and returns the child's peak resident set, from wait4(2).
+  func peakResidentBytes(_ arguments: [String]) throws -> Int {
+    var pid: pid_t = 0
+    let argv = arguments.map { strdup($0) } + [nil]
+    defer { for pointer in argv { free(pointer) } }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    let spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
+    try #require(spawned == 0)
+    var status: Int32 = 0
+    var usage = rusage()
+    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    try #require(status == 0, "the decode exited with status \(status)")
+    #if os(macOS)
+    return Int(usage.ru_maxrss)
+    #else
+    return Int(usage.ru_maxrss) * 1024
+    #endif
+  }
+}
