@@ -1,5 +1,6 @@
 import Foundation
 import MISCCoding
+import MISCImage
 
 /// What a person would say about an image: the overview (paper: T_all) and up to three
 /// items, each a name (T_n), a short detail (T_d) and optionally a location map (M).
@@ -44,6 +45,10 @@ extension Semantics: Codable {
     }
     var list = try container.nestedUnkeyedContainer(forKey: .items)
     while !list.isAtEnd {
+      // Stop at the first item past the limit instead of decoding the rest.
+      if items.count == Container.maxItems {
+        throw SemanticsError(source: "items", reason: "more than \(Container.maxItems) items; MISC carries at most \(Container.maxItems)")
+      }
       let item = try list.nestedContainer(keyedBy: ItemKeys.self)
       let name = try item.decodeIfPresent(String.self, forKey: .name) ?? ""
       let detail = try item.decodeIfPresent(String.self, forKey: .detail) ?? ""
@@ -151,24 +156,90 @@ extension Semantics: Codable {
     SemanticsError(source: "item \(index + 1)", reason: reason)
   }
 
+  /// The largest semantics file read (1 MiB): three items' texts and maps take a few KB.
+  public static let maxFileBytes = 1 << 20
+
   /// Load a semantics JSON file (schema in the README).
   public static func load(path: String) throws -> Semantics {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw SemanticsError(source: path, reason: "cannot read the file")
+    try read(path: path).semantics
+  }
+
+  /// Reads a semantics file, at most `maxFileBytes`, and says what in it is ignored: unknown
+  /// keys. Syntax errors give the line and column; deep nesting is "nested too deeply".
+  public static func read(path: String) throws -> (semantics: Semantics, warnings: [String]) {
+    let bytes: [UInt8]
+    do {
+      bytes = try readFileBytes(path, maxBytes: maxFileBytes)
+    } catch let ImageIOError.unreadable(_, reason) {
+      throw SemanticsError(source: path, reason: "cannot read the file: \(reason)")
     }
+    do {
+      return try parse(bytes)
+    } catch let error as SemanticsError {
+      throw SemanticsError(source: path, reason: error.description)
+    }
+  }
+
+  /// Parses semantics JSON; errors and warnings name the place (line and column, or the key).
+  public static func parse(_ bytes: [UInt8]) throws -> (semantics: Semantics, warnings: [String]) {
+    do {
+      try JSONSyntax.check(bytes)
+    } catch let failure as JSONSyntax.Failure {
+      throw SemanticsError(source: "line \(failure.line), column \(failure.column)",
+                           reason: failure.reason.hasPrefix("nested") ? failure.reason : "not valid JSON: \(failure.reason)")
+    }
+    let data = Data(bytes)
     do {
       let semantics = try JSONDecoder().decode(Semantics.self, from: data)
       try semantics.validate()
-      return semantics
+      return (semantics, unknownKeys(in: data))
     } catch let error as SemanticsError {
-      throw SemanticsError(source: path, reason: error.description)
+      throw error
     } catch let DecodingError.dataCorrupted(context) {
-      throw SemanticsError(source: path, reason: "not valid JSON: \(context.debugDescription)")
+      throw SemanticsError(source: "JSON", reason: "not valid JSON: \(context.debugDescription)")
     } catch let DecodingError.typeMismatch(_, context) {
-      throw SemanticsError(source: path, reason: "wrong type at \(jsonPath(context.codingPath)): \(context.debugDescription)")
+      throw SemanticsError(source: "JSON", reason: "wrong type at \(jsonPath(context.codingPath)): \(context.debugDescription)")
+    } catch let DecodingError.valueNotFound(_, context) {
+      throw SemanticsError(source: "JSON", reason: "missing value at \(jsonPath(context.codingPath)): \(context.debugDescription)")
     } catch {
-      throw SemanticsError(source: path, reason: "\(error)")
+      throw SemanticsError(source: "JSON", reason: "cannot be read as semantics: \(error.localizedDescription)")
     }
+  }
+
+  private static let knownKeys: Set<String> = ["overview", "items", "input"]
+  private static let knownItemKeys: Set<String> = ["name", "detail", "map", "box", "grid"]
+
+  /// "unknown key "overveiw" (did you mean "overview"?): ignored", for the top level and items.
+  static func unknownKeys(in data: Data) -> [String] {
+    guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [] }
+    func check(_ keys: some Sequence<String>, known: Set<String>, place: String) -> [String] {
+      keys.sorted().filter { !known.contains($0) }.map { key in
+        let guess = known.min { editDistance(key, $0) < editDistance(key, $1) }.flatMap { editDistance(key, $0) <= 2 ? $0 : nil }
+        return "unknown key \"\(key)\"\(place)\(guess.map { " (did you mean \"\($0)\"?)" } ?? ""): ignored"
+      }
+    }
+    var warnings = check(object.keys, known: knownKeys, place: "")
+    for (index, item) in ((object["items"] as? [Any]) ?? []).enumerated() {
+      if let item = item as? [String: Any] {
+        warnings += check(item.keys, known: knownItemKeys, place: " in item \(index + 1)")
+      }
+    }
+    return warnings
+  }
+
+  /// Texts longer than the paper asks for: names over 3 words, details over 10, an overview
+  /// over `overviewWords`. They are coded as given, at a cost in bits.
+  public func lengthWarnings(overviewWords: Int = Level.misc1.overviewWords) -> [String] {
+    func words(_ text: String) -> Int { text.split(whereSeparator: \.isWhitespace).count }
+    var warnings: [String] = []
+    if words(overview) > overviewWords {
+      warnings.append("the overview has \(words(overview)) words; the paper uses at most \(overviewWords)")
+    }
+    for (index, item) in items.enumerated() {
+      if words(item.name) > 3 { warnings.append("item \(index + 1)'s name has \(words(item.name)) words; the paper uses at most 3") }
+      if words(item.detail) > 10 { warnings.append("item \(index + 1)'s detail has \(words(item.detail)) words; the paper uses at most 10") }
+    }
+    return warnings
   }
 
   /// The JSON form, pretty-printed with sorted keys.
@@ -187,6 +258,22 @@ extension Semantics: Codable {
       throw SemanticsError(source: "text", reason: "a string of \(text.utf8.count) bytes is longer than \(TextCoder.maxBytes)")
     }
   }
+}
+
+/// Levenshtein distance, for "did you mean".
+private func editDistance(_ a: String, _ b: String) -> Int {
+  let a = Array(a), b = Array(b)
+  var row = Array(0...b.count)
+  for i in 1...max(1, a.count) where !a.isEmpty {
+    var previous = row[0]
+    row[0] = i
+    for j in stride(from: 1, through: b.count, by: 1) {
+      let saved = row[j]
+      row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+      previous = saved
+    }
+  }
+  return a.isEmpty ? b.count : row[b.count]
 }
 
 private func jsonPath(_ path: [any CodingKey]) -> String {

@@ -39,6 +39,9 @@ struct Encode: AsyncParsableCommand {
   @Flag(help: "Print one JSON object per file on stdout instead of the text report.")
   var json = false
 
+  @Flag(help: "Make every semantics warning an error (unknown keys, a missing file in a --semantics folder, items a level drops, texts over the paper's word limits or over half the budget).")
+  var strict = false
+
   @OptionGroup(title: "Outputs")
   var outputs: OutputOptions
 
@@ -88,8 +91,16 @@ struct Encode: AsyncParsableCommand {
         let bytes = try readInput(input, maxBytes: ImageIO.maxFileBytes(maxPixels: command.maxPixels))
         let loaded = try ImageIO.decode(bytes, name: input, maxPixels: command.maxPixels)
         for notice in loaded.notices { Console.note("note: \(notice)") }
-        let given = try command.semanticsFor(input)
+        var (given, warnings) = try command.semanticsFor(input)
+        if let given, !command.target.keepsItems, !given.items.isEmpty {
+          warnings.append("level 3 keeps no items: the \(given.items.count) \(given.items.count == 1 ? "item" : "items") given are dropped")
+        }
+        try command.warn(warnings, input: input)
         let result = try await encoder.encode(loaded.image, semantics: given)
+        let textBits = result.layers.overview + result.layers.names + result.layers.details
+        if textBits > Double(result.budgetBytes * 8) / 2 {
+          try command.warn(["the texts take \(Int(textBits.rounded(.up))) bits, more than half of the \(result.budgetBytes * 8)-bit budget, leaving the thumbnail little"], input: input)
+        }
         try job.write(result.bytes, force: command.outputs.force)
         command.report(result, input: input, output: job.output, image: loaded.image)
         return Tally(bytesIn: bytes.count, bytesOut: result.bytes.count, pixels: loaded.image.pixelCount,
@@ -100,18 +111,32 @@ struct Encode: AsyncParsableCommand {
     }
   }
 
-  private func semanticsFor(_ input: String) throws -> Semantics? {
-    guard let semantics else { return nil }
+  /// The semantics given for `input` (the file, or <stem>.json in the folder) and what is
+  /// wrong with them short of an error.
+  private func semanticsFor(_ input: String) throws -> (Semantics?, [String]) {
+    guard let semantics else { return (nil, []) }
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: semantics, isDirectory: &isDirectory) else {
       throw CLIError("\(semantics): no such semantics file")
     }
+    var path = semantics
     if isDirectory.boolValue {
       let stem = URL(fileURLWithPath: input).deletingPathExtension().lastPathComponent
-      let path = URL(fileURLWithPath: semantics).appendingPathComponent(stem + ".json").path
-      return FileManager.default.fileExists(atPath: path) ? try Semantics.load(path: path) : nil
+      path = URL(fileURLWithPath: semantics).appendingPathComponent(stem + ".json").path
+      guard FileManager.default.fileExists(atPath: path) else {
+        return (nil, ["no \(stem).json in the semantics folder \(semantics): encoded without semantics"])
+      }
     }
-    return try Semantics.load(path: semantics)
+    let (loaded, warnings) = try Semantics.read(path: path)
+    let words = (level.flatMap(Level.init(rawValue:)) ?? .misc1).overviewWords
+    return (loaded, (warnings + loaded.lengthWarnings(overviewWords: words)).map { "\(path): \($0)" })
+  }
+
+  /// Prints each warning, or fails the input with all of them under --strict.
+  private func warn(_ warnings: [String], input: String) throws {
+    guard !warnings.isEmpty else { return }
+    if strict { throw CLIError("\(input): " + warnings.joined(separator: "; ") + " (--strict)") }
+    for warning in warnings { Console.note("warning: \(input): \(warning)") }
   }
 
   private func report(_ result: EncodeResult, input: String, output: String, image: Image) {

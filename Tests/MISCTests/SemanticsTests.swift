@@ -69,3 +69,80 @@ import Testing
     #expect(throws: SemanticsError.self) { try Semantics.load(path: "/nonexistent/semantics.json") }
   }
 }
+
+/// Semantics files a user wrote by hand, or a fuzzer wrote: bounded, and precise about errors.
+@Suite struct SemanticsFileTests {
+  func parseError(_ json: String) -> String {
+    do {
+      _ = try Semantics.parse(Array(json.utf8))
+      return "accepted"
+    } catch {
+      return "\(error)"
+    }
+  }
+
+  @Test func syntaxErrorsGiveLineAndColumn() {
+    #expect(parseError("{\n  \"overview\": \"a\",\n  x\n}").contains("line 3, column 3"))
+    #expect(parseError("{\"overview\": \"a\" \"items\": []}").contains("line 1, column 18"))
+    #expect(parseError("{\"overview\": \"é\n\"}").contains("line 1, column 16"))
+    #expect(parseError("[1, 2,]").contains("unexpected ']'"))
+    #expect(parseError("{\"overview\": \"a\"} x").contains("after the JSON value"))
+    #expect(parseError("{\"overview\": \"a\"}") == "accepted")
+  }
+
+  @Test func deepNestingIsNamed() {
+    let deep = String(repeating: "[", count: 100_000)
+    let message = parseError(deep)
+    #expect(message.contains("nested too deeply") && !message.contains("not valid JSON"), "\(message)")
+    #expect(parseError("{\"items\": [{\"name\": \"a\", \"map\": [[0, 1]]}]}").contains("nested") == false)
+  }
+
+  @Test func itemsPastTheLimitStopTheRead() {
+    let many = "{\"items\": [" + Array(repeating: "{\"name\": \"a\"}", count: 200_000).joined(separator: ",") + "]}"
+    #expect(parseError(many).contains("more than 3 items"))
+  }
+
+  @Test func largeFilesAreRefusedUnread() throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("big-\(UUID().uuidString).json").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try Data(("{\"overview\": \"" + String(repeating: "a ", count: Semantics.maxFileBytes) + "\"}").utf8).write(to: URL(fileURLWithPath: path))
+    let error = try #require(throws: SemanticsError.self) { try Semantics.load(path: path) }
+    #expect(error.description.contains(path) && error.description.contains("limit"), "\(error)")
+  }
+
+  @Test func unknownKeysAndLongTextsAreWarnings() throws {
+    let json = #"{"overveiw": "x", "items": [{"name": "a very big red dog", "detial": "b", "detail": "one two three four five six seven eight nine ten eleven"}]}"#
+    let (semantics, warnings) = try Semantics.parse(Array(json.utf8))
+    #expect(warnings.contains { $0.contains("\"overveiw\"") && $0.contains("did you mean \"overview\"") })
+    #expect(warnings.contains { $0.contains("\"detial\" in item 1") && $0.contains("\"detail\"") })
+    let lengths = semantics.lengthWarnings()
+    #expect(lengths.contains { $0.contains("name has 5 words") } && lengths.contains { $0.contains("detail has 11 words") })
+  }
+
+  @Test func unreadableFileIsNotARawFoundationError() {
+    let error = parseErrorOfLoad("/nonexistent/semantics.json")
+    #expect(error.contains("/nonexistent/semantics.json") && error.contains("No such file") && !error.contains("NSCocoaErrorDomain"), "\(error)")
+  }
+
+  func parseErrorOfLoad(_ path: String) -> String {
+    do { _ = try Semantics.load(path: path); return "accepted" } catch { return "\(error)" }
+  }
+}
+
+@Suite struct DecodeMemoryTests {
+  @Test func aDecodeThatCannotFitIsRefusedBeforeAllocating() async throws {
+    let contents = Container.Contents(width: 3000, height: 2000, level: 0)
+    let bytes = try Container.encode(contents, thumbnailQuality: 10).bytes
+    var decoder = MISCDecoder()
+    decoder.minBitsPerPixel = 0
+    decoder.memoryLimit = 10 << 20
+    do {
+      _ = try await decoder.decode(bytes)
+      Issue.record("decoded a 6 MP image in 10 MiB")
+    } catch let error as DecodeError {
+      #expect("\(error)".contains("3000x2000") && "\(error)".contains("MiB"), "\(error)")
+    }
+    decoder.memoryLimit = 1 << 30
+    #expect(try await decoder.decode(bytes).image.width == 3000)
+  }
+}

@@ -103,3 +103,29 @@ import Testing
     #endif
   }
 }
+
+/// What a user wrote in a semantics file is warned about, or refused under --strict.
+@Suite struct SemanticsWarningTests {
+  @Test func warningsAndStrict() throws {
+    let dir = try CLI.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let semantics = dir.appendingPathComponent("s.json")
+    try Data(#"{"overveiw": "x", "items": [{"name": "astronaut", "detail": "smiling woman", "box": [0.2, 0.1, 0.8, 0.9]}]}"#.utf8).write(to: semantics)
+    let misc = dir.appendingPathComponent("a.misc").path
+    let warned = try CLI.run(["encode", CLI.example, "--semantics", semantics.path, "--level", "3", "-o", misc])
+    #expect(warned.status == 0, "\(warned.stderr)")
+    #expect(warned.stderr.contains("warning:") && warned.stderr.contains("\"overveiw\"") && warned.stderr.contains("did you mean \"overview\""), "\(warned.stderr)")
+    #expect(warned.stderr.contains("level 3 keeps no items"))
+    let strict = try CLI.run(["encode", CLI.example, "--semantics", semantics.path, "-o", misc, "-f", "--strict"])
+    #expect(strict.status == 1 && strict.stderr.contains("--strict") && strict.stderr.contains("overveiw"), "\(strict.stderr)")
+
+    let folder = dir.appendingPathComponent("folder").path
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let missing = try CLI.run(["encode", CLI.example, "--semantics", folder, "-o", misc, "-f"])
+    #expect(missing.status == 0 && missing.stderr.contains("no astronaut.json in the semantics folder"), "\(missing.stderr)")
+
+    try Data("{\n  \"overview\": \"a\",\n  oops\n}".utf8).write(to: semantics)
+    let broken = try CLI.run(["encode", CLI.example, "--semantics", semantics.path, "-o", misc, "-f"])
+    #expect(broken.status == 1 && broken.stderr.contains("line 3, column 3"), "\(broken.stderr)")
+  }
+}
