@@ -2,7 +2,8 @@
 ///
 /// Decoding converts every input to 8-bit RGB: 16-bit samples are rounded to 8 bits with
 /// `(v * 255 + 32767) / 65535`, grey is replicated, and alpha is composited on white.
-/// Formats are recognised by magic bytes, never by file extension.
+/// Formats are recognised by magic bytes, never by file extension. An EXIF orientation (JPEG
+/// APP1, PNG eXIf) is applied, so images come out upright, with a notice saying so.
 public enum ImageIO {
   /// The largest image, in pixels, that `read` and `decode` accept unless told otherwise:
   /// 100 million (10000x10000, about 300 MB as RGB). A larger header is refused before any pixel
@@ -25,11 +26,12 @@ public enum ImageIO {
   /// Decodes PNG or JPEG `bytes`; `name` (usually the path) labels errors and notices.
   public static func decode(_ bytes: [UInt8], name: String, maxPixels: Int = defaultMaxPixels) throws -> LoadedImage {
     if bytes.isEmpty { throw ImageIOError.empty(path: name) }
+    var loaded: LoadedImage
     switch ImageFormat.detect(bytes) {
     case .png:
-      return try PNGCodec.decode(bytes, name: name, maxPixels: maxPixels)
+      loaded = try PNGCodec.decode(bytes, name: name, maxPixels: maxPixels)
     case .jpeg:
-      return try JPEGCodec.decode(bytes, name: name, maxPixels: maxPixels)
+      loaded = try JPEGCodec.decode(bytes, name: name, maxPixels: maxPixels)
     case nil:
       let reason: String
       if let other = ImageFormat.unsupportedName(bytes) {
@@ -43,6 +45,12 @@ public enum ImageIO {
       }
       throw ImageIOError.unsupportedFormat(path: name, reason: reason)
     }
+    // A photo is encoded as a viewer shows it: upright, whatever the camera stored.
+    if let orientation = Orientation.read(bytes), orientation != .upright {
+      loaded.image = orientation.apply(to: loaded.image)
+      loaded.notices.append("\(name): EXIF orientation \(orientation.rawValue): \(orientation.correction) to stand upright")
+    }
+    return loaded
   }
 
   /// Encodes `image` as an 8-bit RGB PNG in memory.
