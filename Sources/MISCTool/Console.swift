@@ -80,7 +80,24 @@ enum Console {
   }
 
   /// An error as one readable line: our errors describe themselves.
+  /// Foundation's file errors become "path: reason" with the system's reason ("Permission
+  /// denied"), never `Error Domain=NSCocoaErrorDomain Code=513 ...`.
   static func describe(_ error: any Error) -> String {
+    let ns = error as NSError
+    if ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain {
+      let reason: String
+      if let posix = ns.userInfo[NSUnderlyingErrorKey] as? POSIXError {
+        reason = String(cString: strerror(posix.code.rawValue))
+      } else if let underlying = (ns.userInfo[NSUnderlyingErrorKey] as? any Error).map({ $0 as NSError }), underlying.domain == NSPOSIXErrorDomain {
+        reason = String(cString: strerror(Int32(underlying.code)))
+      } else if ns.domain == NSPOSIXErrorDomain {
+        reason = String(cString: strerror(Int32(ns.code)))
+      } else {
+        reason = ns.localizedDescription
+      }
+      let path = ns.userInfo[NSFilePathErrorKey] as? String ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path
+      return path.map { "\($0): \(reason)" } ?? reason
+    }
     if let error = error as? LocalizedError, let description = error.errorDescription { return description }
     return String(describing: error)
   }

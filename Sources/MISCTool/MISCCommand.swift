@@ -9,7 +9,7 @@ struct MISCCommand: AsyncParsableCommand {
       A .misc file keeps what a person would describe: a tiny thumbnail, an overview, up to three \
       named items and a coarse map of each. The decoder regenerates the image from them.
       """,
-    version: "0.1.0 (format v1)",
+    version: ToolVersion.text,
     subcommands: [Encode.self, Decode.self, Inspect.self, Describe.self, Locate.self, Bench.self]
   )
 }

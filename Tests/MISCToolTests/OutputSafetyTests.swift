@@ -1,4 +1,5 @@
 import Foundation
+import MISCCoding
 import MISCImage
 import Testing
 
@@ -130,5 +131,51 @@ import Testing
     let jpeg = try CLI.run(["decode", path("a.misc"), "-o", path("a.jpg"), "--jpeg-quality", "80"])
     #expect(jpeg.status == 0, "\(jpeg.stderr)")
     #expect(try readFileBytes(path("a.jpg")).prefix(2) == [0xFF, 0xD8])
+  }
+}
+
+@Suite struct ErrorMessageTests {
+  @Test func fileSystemErrorsAreNotRawFoundationErrors() throws {
+    let result = try CLI.run(["encode", CLI.example, "--out-dir", "/proc/misc-no-such-folder/out"])
+    #expect(result.status != 0)
+    #expect(result.stderr.contains("/proc/misc-no-such-folder") && result.stderr.contains("No such file or directory"), "\(result.stderr)")
+    #expect(!result.stderr.contains("NSCocoaErrorDomain") && !result.stderr.contains("Error Domain"), "\(result.stderr)")
+  }
+}
+
+@Suite struct VersionTests {
+  @Test func versionNamesTheFormatsWrittenAndRead() throws {
+    let result = try CLI.run(["--version"])
+    #expect(result.status == 0)
+    #expect(result.stdout.contains("writes .misc format v\(Container.version)") && result.stdout.contains("reads v2...v\(Container.version)"), "\(result.stdout)")
+  }
+}
+
+@Suite struct BatchHabitTests {
+  @Test func shardsTotalsJobsAndJSON() throws {
+    let dir = try CLI.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    var inputs: [String] = []
+    for name in ["a", "b", "c"] {
+      let path = dir.appendingPathComponent("\(name).png").path
+      try FileManager.default.copyItem(atPath: CLI.example, toPath: path)
+      inputs.append(path)
+    }
+    let out = dir.appendingPathComponent("out").path
+    let second = try CLI.run(["encode"] + inputs + ["--out-dir", out, "--shard", "2/2", "--bpp", "0.01"])
+    #expect(second.status == 0, "\(second.stderr)")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: out) == ["b.misc"])
+    let first = try CLI.run(["encode"] + inputs + ["--out-dir", out, "--shard", "1/2", "--bpp", "0.01", "--jobs", "2"])
+    #expect(first.status == 0)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted() == ["a.misc", "b.misc", "c.misc"])
+    #expect(first.stderr.contains("totals: 2 files") && first.stderr.contains("bpp") && first.stderr.contains("I_ref PSNR"), "\(first.stderr)")
+    #expect(try CLI.run(["encode", inputs[0], "--shard", "3/2"]).status == 64)
+
+    let miscs = ["a", "b", "c"].map { out + "/\($0).misc" }
+    let decoded = try CLI.run(["decode"] + miscs + ["--out-dir", out, "--jobs", "3", "--json", "-q"])
+    #expect(decoded.status == 0, "\(decoded.stderr)")
+    let records = decoded.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    #expect(records.count == 3 && records.allSatisfy { $0["width"] as? Int == 512 })
+    #expect(decoded.stderr.isEmpty, "-q leaves nothing but errors: \(decoded.stderr)")
   }
 }
