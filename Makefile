@@ -5,7 +5,7 @@ OUT := out
 ## The shared data (Kodak, the caption corpus): beside the checkout, else the workplace's copy.
 MISC_DATA ?= $(abspath $(firstword $(wildcard ../shared/data /work/shared/data) ../shared/data))
 
-.PHONY: demo test build deps bench-deps bench clean worker-deps worker-test
+.PHONY: demo test build install deps bench-deps bench clean worker-deps worker-test
 
 deps:
 	@scripts/install-deps.sh build
@@ -15,6 +15,22 @@ bench-deps:
 
 build: deps
 	$(SWIFT) build -c release --product misc
+
+## Install misc, its man page (swift-argument-parser's generate-manual plugin) and its bash, zsh
+## and fish completions under PREFIX: `make install PREFIX=$$HOME/.local`. DESTDIR stages a package.
+PREFIX ?= /usr/local
+CONFIGURATION ?= release
+SHARE = $(DESTDIR)$(PREFIX)/share
+install: deps
+	$(SWIFT) build -c $(CONFIGURATION) --product misc
+	$(SWIFT) package plugin generate-manual --configuration $(CONFIGURATION)
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/man/man1 $(SHARE)/bash-completion/completions $(SHARE)/zsh/site-functions $(SHARE)/fish/vendor_completions.d
+	install -m 755 "$$($(SWIFT) build -c $(CONFIGURATION) --show-bin-path)/misc" $(DESTDIR)$(PREFIX)/bin/misc
+	install -m 644 .build/plugins/GenerateManual/outputs/MISCTool/misc.1 $(SHARE)/man/man1/misc.1
+	$(DESTDIR)$(PREFIX)/bin/misc --generate-completion-script bash > $(SHARE)/bash-completion/completions/misc
+	$(DESTDIR)$(PREFIX)/bin/misc --generate-completion-script zsh > $(SHARE)/zsh/site-functions/_misc
+	$(DESTDIR)$(PREFIX)/bin/misc --generate-completion-script fish > $(SHARE)/fish/vendor_completions.d/misc.fish
+	@echo "installed misc $$($(DESTDIR)$(PREFIX)/bin/misc --version | cut -d' ' -f2) under $(DESTDIR)$(PREFIX)"
 
 ## Encode the shipped example with its semantics, show the bit budget, decode it.
 demo: build
