@@ -96,18 +96,17 @@ enum OutputPath {
   static func plan(inputs: [String], explicit: String?, directory: String?, options: OutputOptions,
                    suffix: (String) -> String) throws -> [OutputJob] {
     let tree = options.keepTree && directory != nil ? commonFolder(of: inputs) : nil
-    let chosen = options.shard.map { $0.select(inputs) } ?? inputs
-    var jobs = chosen.map { input in
+    let all = inputs.map { input in
       OutputJob(input: input, output: resolve(input: input, explicit: explicit, directory: directory, suffix: suffix(input), tree: tree))
     }
-    var problems: [String] = []
+    // Collisions are found over every input, so each shard of a batch refuses alike.
+    var problems = collisions(all, hint: directory != nil && !options.keepTree)
+    var jobs = options.shard.map { $0.select(all) } ?? all
 
     var inputIDs: [FileID: String] = [:]
     for input in inputs where input != standardStream {
       if let id = FileID(path: input) { inputIDs[id] = input }
     }
-    var byOutput: [String: [String]] = [:]
-    var order: [String] = []
     for index in jobs.indices {
       let job = jobs[index]
       if job.output == standardStream {
@@ -120,9 +119,6 @@ enum OutputPath {
         problems.append("\(job.output) is the input \(input) itself; refusing to overwrite it (give -o or --out-dir)")
         continue
       }
-      let key = identity(of: job.output)
-      if byOutput[key] == nil { order.append(key) }
-      byOutput[key, default: []].append(job.input)
       var info = stat()
       guard stat(job.output, &info) == 0 else { continue }
       switch info.st_mode & S_IFMT {
@@ -138,16 +134,27 @@ enum OutputPath {
         break  // a FIFO, device or socket: written to as it is
       }
     }
-    for key in order {
-      guard let sources = byOutput[key], sources.count > 1 else { continue }
-      let hint = directory != nil && !options.keepTree ? " (give --keep-tree to mirror the inputs' folders under --out-dir)" : ""
-      problems.append("\(sources.count) inputs would write \(jobs.first { identity(of: $0.output) == key }!.output): \(sources.joined(separator: ", "))\(hint)")
-    }
     if !problems.isEmpty {
       for problem in problems { Console.error(problem) }
       throw ExitCode(1)
     }
     return jobs
+  }
+
+  /// "2 inputs would write o/x.misc: a/x.png, b/x.png", once per output that several share.
+  private static func collisions(_ jobs: [OutputJob], hint: Bool) -> [String] {
+    var byOutput: [String: [OutputJob]] = [:]
+    var order: [String] = []
+    for job in jobs where job.output != standardStream {
+      let key = identity(of: job.output)
+      if byOutput[key] == nil { order.append(key) }
+      byOutput[key, default: []].append(job)
+    }
+    return order.compactMap { key in
+      guard let sharing = byOutput[key], sharing.count > 1 else { return nil }
+      let advice = hint ? " (give --keep-tree to mirror the inputs' folders under --out-dir)" : ""
+      return "\(sharing.count) inputs would write \(sharing[0].output): \(sharing.map(\.input).joined(separator: ", "))\(advice)"
+    }
   }
 
   /// The deepest folder holding every input (absolute, standardized).

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
-import MISC
-import MISCNeural
+import MISCBench
 
 /// `misc bench clip`: the Swift CLIP image tower's forward time at ViT-B/16 size, to compare with
 /// PyTorch on the same machine (Benchmarks/clip/bench_torch.py).
@@ -40,106 +39,12 @@ struct BenchCLIP: AsyncParsableCommand {
   }
 
   func run() async throws {
-    if let threads { Gemm.threads = threads }
-    if text { return try runText() }
-    let vision: CLIPVisionTransformer
-    let configuration: CLIPConfiguration
-    if let clipModel {
-      let directory = URL(fileURLWithPath: clipModel)
-      configuration = try CLIPConfiguration(contentsOf: directory.appendingPathComponent("config.json"))
-      let weights = try SafeTensorsFile(path: directory.appendingPathComponent("model.safetensors").path)
-      vision = try CLIPVisionTransformer(configuration: configuration.vision, projectionDimension: configuration.projectionDimension, weights: weights)
-    } else {
-      configuration = .vitB16
-      vision = try CLIPVisionTransformer(configuration: configuration.vision, projectionDimension: configuration.projectionDimension,
-                                         weights: RandomTensors(shapes: Self.visionShapes(configuration)))
-    }
-    let size = configuration.vision.imageSize
-    let pixels = try RandomTensors(shapes: ["pixels": [3, size, size]], scale: 2).tensor("pixels")
-    func forward() -> Float {
-      surgery ? vision.surgeryFeatures(pixels, blocks: min(6, configuration.vision.layers)).scalars[0] : vision(pixels).tokens.scalars[0]
-    }
-    _ = forward()
-    var seconds: [Double] = []
-    for _ in 0..<runs {
-      let start = DispatchTime.now().uptimeNanoseconds
-      _ = forward()
-      seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-    }
-    seconds.sort()
-    let median = seconds.count % 2 == 1 ? seconds[seconds.count / 2] : (seconds[seconds.count / 2 - 1] + seconds[seconds.count / 2]) / 2
-    let v = configuration.vision
-    let model = "ViT \(v.width)w \(v.layers)L patch \(v.patchSize) at \(size)"
+    let timing = text ? try CLIPBench.textTower(runs: runs, threads: threads)
+      : try CLIPBench.imageTower(clipModel: clipModel, surgery: surgery, runs: runs, threads: threads)
     if json {
-      Console.out(#"{"model": "\#(model)", "surgery": \#(surgery), "threads": \#(Gemm.threads), "runs": \#(runs), "median_s": \#(median), "min_s": \#(seconds[0])}"#)
+      Console.out(JSONLine.encode(timing))
     } else {
-      Console.out(String(format: "swift image tower (%@%@): median %.4f s, min %.4f s over %d runs, %d OpenBLAS threads",
-                         model as NSString, surgery ? ", surgery" : "", median, seconds[0], runs, Gemm.threads))
+      Console.out("swift \(text ? "" : "image tower, ")\(timing.model)\(timing.surgery ? ", surgery" : ""): median \(format(timing.medianSeconds, 4)) s, min \(format(timing.minSeconds, 4)) s over \(timing.runs) runs, \(timing.threads) OpenBLAS threads")
     }
-  }
-
-  /// One CLIP Surgery item costs 85 prompts through the text tower (9 to 13 tokens each for a one-word name).
-  private func runText() throws {
-    let configuration = CLIPConfiguration.vitB16
-    let t = configuration.text
-    var shapes: [String: [Int]] = [
-      "text_model.embeddings.token_embedding.weight": [t.vocabularySize, t.width],
-      "text_model.embeddings.position_embedding.weight": [t.maxPositions, t.width],
-      "text_model.final_layer_norm.weight": [t.width], "text_model.final_layer_norm.bias": [t.width],
-      "text_projection.weight": [configuration.projectionDimension, t.width],
-    ]
-    for (name, shape) in Self.layerShapes(prefix: "text_model.encoder.layers", layers: t.layers, width: t.width, intermediate: t.intermediateSize) {
-      shapes[name] = shape
-    }
-    let tower = try CLIPTextTransformer(configuration: t, projectionDimension: configuration.projectionDimension, weights: RandomTensors(shapes: shapes))
-    let ids = (0..<85).map { k in [49406] + (0..<(7 + k % 5)).map { 320 + $0 * 7 + k } + [49407] }
-    var seconds: [Double] = []
-    _ = try tower(ids)
-    for _ in 0..<runs {
-      let start = DispatchTime.now().uptimeNanoseconds
-      _ = try tower(ids)
-      seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-    }
-    seconds.sort()
-    Console.out(String(format: "swift text tower (85 prompts, %d tokens): median %.4f s, min %.4f s over %d runs, %d OpenBLAS threads",
-                       ids.reduce(0) { $0 + $1.count }, seconds[seconds.count / 2], seconds[0], runs, Gemm.threads))
-  }
-
-  static func layerShapes(prefix: String, layers: Int, width c: Int, intermediate: Int) -> [String: [Int]] {
-    var shapes: [String: [Int]] = [:]
-    for i in 0..<layers {
-      let p = "\(prefix).\(i)"
-      for name in ["q_proj", "k_proj", "v_proj", "out_proj"] {
-        shapes["\(p).self_attn.\(name).weight"] = [c, c]
-        shapes["\(p).self_attn.\(name).bias"] = [c]
-      }
-      for name in ["layer_norm1", "layer_norm2"] {
-        shapes["\(p).\(name).weight"] = [c]
-        shapes["\(p).\(name).bias"] = [c]
-      }
-      shapes["\(p).mlp.fc1.weight"] = [intermediate, c]
-      shapes["\(p).mlp.fc1.bias"] = [intermediate]
-      shapes["\(p).mlp.fc2.weight"] = [c, intermediate]
-      shapes["\(p).mlp.fc2.bias"] = [c]
-    }
-    return shapes
-  }
-
-  /// The vision tensors of a Hugging Face CLIP checkpoint and their shapes.
-  static func visionShapes(_ configuration: CLIPConfiguration) -> [String: [Int]] {
-    let v = configuration.vision
-    let c = v.width
-    var shapes: [String: [Int]] = [
-      "vision_model.embeddings.patch_embedding.weight": [c, v.channels, v.patchSize, v.patchSize],
-      "vision_model.embeddings.class_embedding": [c],
-      "vision_model.embeddings.position_embedding.weight": [v.tokens, c],
-      "vision_model.pre_layrnorm.weight": [c], "vision_model.pre_layrnorm.bias": [c],
-      "vision_model.post_layernorm.weight": [c], "vision_model.post_layernorm.bias": [c],
-      "visual_projection.weight": [configuration.projectionDimension, c],
-    ]
-    for (name, shape) in layerShapes(prefix: "vision_model.encoder.layers", layers: v.layers, width: c, intermediate: v.intermediateSize) {
-      shapes[name] = shape
-    }
-    return shapes
   }
 }
