@@ -18,13 +18,13 @@ struct LMMOptions: ParsableArguments {
   var apiKey: String?
 
   @Option(name: .customLong("long-side"), help: "Long side, in pixels, of the image sent to the LMM (never upscaled).")
-  var longSide: Int = 768
+  var longSide = Self.defaults.longSide
 
   @Option(help: "Seconds one LMM request may take before it is retried.")
-  var timeout: Double = 60
+  var timeout = Self.defaults.timeout
 
   @Option(name: .customLong("lmm-attempts"), help: "Attempts per LMM request on connection errors, timeouts, 429 and 5xx.")
-  var attempts: Int = 4
+  var attempts = Self.defaults.maxAttempts
 
   @Flag(name: .customLong("no-cache"), help: "Neither read nor write the describe cache ($XDG_CACHE_HOME/misc/describe or ~/.cache/misc/describe).")
   var noCache = false
@@ -40,6 +40,9 @@ struct LMMOptions: ParsableArguments {
       throw ValidationError("--lmm-url '\(url)' is not an http(s) URL")
     }
   }
+
+  /// The library's defaults, read rather than typed again here.
+  private static let defaults = OpenAIDescriber.Configuration(model: "")
 
   /// How to configure an LMM, for notices and errors.
   static let howTo = "give --lmm-model (or set MISC_LMM_MODEL), plus --lmm-url/MISC_LMM_URL for a server other than OpenAI and MISC_LMM_API_KEY or OPENAI_API_KEY for its key"

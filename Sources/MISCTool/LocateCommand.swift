@@ -24,10 +24,10 @@ struct Locate: AsyncParsableCommand {
   var items: String
 
   @Option(help: "Cells per side of each map (\(BinaryMap.sideRange.lowerBound)...\(BinaryMap.sideRange.upperBound)).")
-  var grid: Int = 8
+  var grid: Int = GridSize.paper.width
 
   @Option(help: "A cell is set where the pooled similarity is above this (0...1).")
-  var threshold: Double = 0.35
+  var threshold = CLIPSurgeryLocator.Configuration().threshold
 
   @Option(help: "How the image becomes CLIP's square input: squash (the paper's, whole image) or crop (CLIP's shortest side + centre crop).")
   var resize: String = CLIPPreprocessorResizeName.squash.rawValue
@@ -61,7 +61,7 @@ struct Locate: AsyncParsableCommand {
   }
 
   func run() async throws {
-    var configuration = CLIPSurgeryLocator.Configuration(threshold: Float(threshold))
+    var configuration = CLIPSurgeryLocator.Configuration(threshold: threshold)
     configuration.resize = CLIPPreprocessorResizeName(rawValue: resize)!.resize
     configuration.normalizesTokenAxis = tokenAxisNormalization
     guard let locator = try clip.makeSurgeryLocator(configuration: configuration) else {
@@ -71,7 +71,7 @@ struct Locate: AsyncParsableCommand {
     for notice in loaded.notices { Console.note("note: \(notice)") }
     let located = try locator.located(names, in: loaded.image, grid: GridSize(width: grid, height: grid))
     if json {
-      let record = LocateRecord(input: image, threshold: threshold, items: located.map(LocateRecord.Item.init))
+      let record = LocateRecord(input: image, threshold: Double("\(threshold)") ?? Double(threshold), items: located.map(LocateRecord.Item.init))
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
       Console.out(String(decoding: try encoder.encode(record), as: UTF8.self))

@@ -18,8 +18,9 @@ extension CLIPSurgeryLocator {
     /// The prompt ensemble; `{}` stands for the item name.
     public var templates = CLIPSurgeryPrompts.templates
 
-    public init(threshold: Float = 0.35) {
-      self.threshold = threshold
+    /// The authors' constants; `threshold` overrides theirs when given.
+    public init(threshold: Float? = nil) {
+      if let threshold { self.threshold = threshold }
     }
   }
 }
