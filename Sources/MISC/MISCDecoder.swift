@@ -63,11 +63,11 @@ public struct MISCDecoder: Sendable {
   public func decode(_ bytes: [UInt8], seed: UInt32? = nil, progress: DecodeProgress? = nil) async throws -> Reconstruction {
     let file = try Container.decode(bytes, maxPixels: maxPixels, minBitsPerPixel: minBitsPerPixel)
     let contents = file.contents
-    let (pixels, overflow) = contents.width.multipliedReportingOverflow(by: contents.height)
-    let (needed, overflow2) = pixels.multipliedReportingOverflow(by: Self.bytesPerPixel)
-    if let available = memoryLimit ?? AvailableMemory.bytes(), overflow || overflow2 || needed > available {
-      throw DecodeError.notEnoughMemory(width: contents.width, height: contents.height,
-                                        needed: overflow || overflow2 ? Int.max : needed, available: available)
+    do {
+      try AvailableMemory.check(width: contents.width, height: contents.height, bytesPerPixel: Self.bytesPerPixel,
+                                name: "", available: memoryLimit ?? AvailableMemory.bytes())
+    } catch let ImageIOError.notEnoughMemory(_, width, height, needed, available) {
+      throw DecodeError.notEnoughMemory(width: width, height: height, needed: needed, available: available)
     }
     let reference = Self.reference(contents)
     let seed = seed ?? file.seed

@@ -68,11 +68,16 @@ public enum ImageIO {
     try writeFileAtomically(try encodePNG(image), to: path)
   }
 
+  /// Peak bytes a pixel while decoding a file, checked against the available memory.
+  static let decodeBytesPerPixel = 11
+
   /// Throws `tooManyPixels` unless a `width` x `height` header fits in `maxPixels`.
   static func checkPixelLimit(width: Int, height: Int, maxPixels: Int, name: String) throws {
     let (count, overflow) = width.multipliedReportingOverflow(by: height)
     if overflow || count > maxPixels {
       throw ImageIOError.tooManyPixels(path: name, width: width, height: height, maxPixels: maxPixels)
     }
+    // The decoded samples (up to 16-bit RGBA while converting) and the 8-bit RGB result.
+    try AvailableMemory.check(width: width, height: height, bytesPerPixel: decodeBytesPerPixel, name: name)
   }
 }

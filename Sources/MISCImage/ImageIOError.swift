@@ -10,6 +10,8 @@ public enum ImageIOError: Error, CustomStringConvertible, Sendable, Hashable {
   case corrupt(path: String, format: ImageFormat, reason: String)
   /// The header declares more pixels than `maxPixels`; no pixel memory was allocated.
   case tooManyPixels(path: String, width: Int, height: Int, maxPixels: Int)
+  /// Decoding the image would need more memory than is available; nothing was allocated.
+  case notEnoughMemory(path: String, width: Int, height: Int, needed: Int, available: Int)
   /// Encoding failed; `reason` says why (a bad argument or the library's message).
   case encodingFailed(format: ImageFormat, reason: String)
   /// Writing failed; the destination was left as it was.
@@ -27,6 +29,8 @@ public enum ImageIOError: Error, CustomStringConvertible, Sendable, Hashable {
       return "\(path): corrupt or truncated \(format): \(reason)"
     case let .tooManyPixels(path, width, height, maxPixels):
       return "\(path): image is \(width)x\(height) pixels, more than the limit of \(maxPixels) pixels"
+    case let .notEnoughMemory(path, width, height, needed, available):
+      return "\(path): a \(width)x\(height) image needs about \(needed >> 20) MiB, more than the \(available >> 20) MiB available"
     case let .encodingFailed(format, reason):
       return "cannot encode \(format): \(reason)"
     case let .unwritable(path, reason):

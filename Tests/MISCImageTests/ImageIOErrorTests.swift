@@ -176,3 +176,21 @@ struct ImageIOErrorTests {
       == "c.jpg: unsupported image format: CMYK JPEG is not supported")
   }
 }
+
+@Suite struct AvailableMemoryTests {
+  @Test func anImageThatCannotFitIsAnErrorNotAnAbort() throws {
+    let error = try #require(throws: ImageIOError.self) {
+      try AvailableMemory.check(width: 100_000, height: 100_000, bytesPerPixel: 11, name: "huge.png", available: 1 << 30)
+    }
+    #expect(error.description.contains("huge.png") && error.description.contains("100000x100000") && error.description.contains("1024 MiB available"))
+    try AvailableMemory.check(width: 1000, height: 1000, bytesPerPixel: 11, name: "small.png", available: 1 << 30)
+    #expect(throws: ImageIOError.self) { try AvailableMemory.check(width: Int.max, height: 3, bytesPerPixel: 1, name: "x", available: 1 << 40) }
+  }
+
+  @Test func thisMachineReportsSomeMemory() throws {
+    #if os(Linux)
+    let bytes = try #require(AvailableMemory.bytes())
+    #expect(bytes > 1 << 20)
+    #endif
+  }
+}
