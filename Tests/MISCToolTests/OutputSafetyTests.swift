@@ -179,3 +179,38 @@ import Testing
     #expect(decoded.stderr.isEmpty, "-q leaves nothing but errors: \(decoded.stderr)")
   }
 }
+
+@Suite struct ProgressLineTests {
+  /// On a terminal (a pty from script(1)), the progress line is cleared before each report
+  /// line, so the two never run together ("…x.pngx.png -> …").
+  @Test func progressIsClearedBeforeEachReportLine() throws {
+    let dir = try CLI.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let inputs = try ["a", "b", "c"].map { name -> String in
+      let path = dir.appendingPathComponent("\(name).png").path
+      try FileManager.default.copyItem(atPath: CLI.example, toPath: path)
+      return path
+    }
+    let script = "/usr/bin/script"
+    try #require(FileManager.default.isExecutableFile(atPath: script), "script(1) (util-linux) runs misc on a terminal")
+    let command = ([CLI.executable.path, "encode"] + inputs + ["--out-dir", dir.appendingPathComponent("out").path, "--bpp", "0.01"])
+      .map { "'\($0)'" }.joined(separator: " ")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: script)
+    process.arguments = ["-qec", command, "/dev/null"]
+    process.standardInput = FileHandle.nullDevice
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let transcript = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 0, "\(transcript)")
+    let segments = transcript.components(separatedBy: "\r\u{1B}[2K")
+    let progress = segments.filter { $0.hasPrefix("[") && $0.contains("] encoding ") }
+    #expect(progress.count == 3, "\(transcript.debugDescription)")
+    for segment in progress {
+      #expect(!segment.contains("->") && !segment.contains("\n"), "a report line ran into the progress line: \(segment.debugDescription)")
+    }
+    #expect(transcript.contains("totals: 3 files"))
+  }
+}
