@@ -183,7 +183,27 @@ func fullContents(quality: Int = 3) -> Container.Contents {
     #expect(throws: ContainerError.imageTooLarge(width: 65535, height: 65535, limit: Container.defaultMaxPixels)) {
       try Container.decode(huge)
     }
-    #expect(try Container.decode(huge, maxPixels: 65535 * 65535).contents.width == 65535)
+    // Raising the pixel limit alone does not admit 4 gigapixels in 11 bytes: that is a bomb.
+    #expect(throws: ContainerError.rateTooLow(width: 65535, height: 65535, bytes: huge.count, minBitsPerPixel: Container.defaultMinBitsPerPixel)) {
+      try Container.decode(huge, maxPixels: 65535 * 65535)
+    }
+    #expect(try Container.decode(huge, maxPixels: 65535 * 65535, minBitsPerPixel: 0).contents.width == 65535)
+  }
+
+  /// The bomb bound spares small images and files at real rates.
+  @Test func rateBoundSparesSmallImagesAndRealRates() throws {
+    let small = try Container.encode(.init(width: 2000, height: 2000, level: 0), thumbnailQuality: 0).bytes
+    #expect(try Container.decode(small).contents.width == 2000, "4 MP pass whatever their size")
+    let bare = try Container.encode(.init(width: 3000, height: 2000, level: 0), thumbnailQuality: 0).bytes
+    #expect(throws: ContainerError.rateTooLow(width: 3000, height: 2000, bytes: bare.count, minBitsPerPixel: 0.0001)) { try Container.decode(bare) }
+    // The same image with a 64-pixel thumbnail of noise: a real file, above 75 bytes.
+    let size = Container.thumbnailSize(imageWidth: 3000, imageHeight: 2000, longSide: 64)
+    var rng = SplitMix64(seed: 7)
+    let rgb = (0..<(size.width * size.height * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+    let real = try Container.encode(.init(width: 3000, height: 2000, level: 0, overview: "a noisy field",
+                                          thumbnail: .init(width: size.width, height: size.height, rgb: rgb)), thumbnailQuality: 30).bytes
+    try #require(real.count * 8 >= 600, "\(real.count) bytes")
+    #expect(try Container.decode(real).contents.width == 3000)
   }
 
   /// Garbage behind a valid header and check value must still fail cleanly or decode: never trap.
