@@ -218,10 +218,11 @@ struct FileID: Hashable {
   }
 }
 
-/// A plain error message from the CLI itself.
+/// A plain error message from the CLI itself. Its text is escaped: it may quote a path or a
+/// file's text, and swift-argument-parser prints it as it is.
 struct CLIError: Error, CustomStringConvertible {
   var description: String
-  init(_ description: String) { self.description = description }
+  init(_ description: String) { self.description = Console.escaped(description, keepingLayout: true) }
 }
 
 /// The bytes of `path`, or of standard input for `-`, refusing more than `maxBytes`.
