@@ -17,7 +17,7 @@ public enum MetricRegistry {
     case .dists: throw MetricError.notAvailable(id, "not built yet")
 
     // Network metrics: CLIP (ClipSIM on the locator's ViT, CLIP-IQA on RN50).
-    case .clipsim: throw MetricError.notAvailable(id, "not built yet")
+    case .clipsim: try ClipSIM(models: models)
     case .clipiqa: throw MetricError.notAvailable(id, "not built yet")
     }
   }
