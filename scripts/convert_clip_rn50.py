@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Converts OpenAI's CLIP ResNet checkpoint (RN50.pt) into the safetensors folder CLIP-IQA reads.
+
+    pip install torch safetensors
+    python scripts/convert_clip_rn50.py ~/.cache/clip/RN50.pt "$MISC_METRIC_MODELS/clip-rn50"
+
+The source is OpenAI's TorchScript archive (what `clip.load("RN50")` and pyiqa download, SHA-256
+afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762) or a plain state dict of the same
+model (`torch.save(model.state_dict())`). Anything else is refused with the reason.
+
+The folder (docs/METRICS-clip.md):
+  config.json        the architecture: `vision_config` (ModifiedResNet: layers, width, heads, image_size,
+                     output_dim), `text_config` in Hugging Face's keys (CLIPConfiguration reads it),
+                     `projection_dim`, `_name_or_path` (the model id reports print), the source's SHA-256.
+  model.safetensors  `visual.*` under OpenAI's names, unchanged; the text tower renamed to Hugging Face's
+                     layout (`text_model.*`, `text_projection.weight` transposed, the fused attention input
+                     projection split into q/k/v); `logit_scale` (the log, as stored). Dtypes are kept (the
+                     official file is float16 for convolutions and linear layers), so nothing is rounded.
+  vocab.json, merges.txt  CLIP's BPE vocabulary, built from bpe_simple_vocab_16e6.txt.gz (found in an
+                     installed `clip` or `open_clip` package, or given with --bpe).
+
+When scripts/convert_weights.py exists, `convert_clip_rn50` belongs in its dispatch table.
+"""
+import argparse
+import gzip
+import hashlib
+import importlib.util
+import json
+import os
+import sys
+
+OPENAI_RN50_SHA256 = "afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762"
+REQUIRED = ["visual.conv1.weight", "visual.layer1.0.conv1.weight", "visual.attnpool.positional_embedding",
+            "visual.attnpool.c_proj.weight", "token_embedding.weight", "positional_embedding",
+            "transformer.resblocks.0.attn.in_proj_weight", "ln_final.weight", "text_projection", "logit_scale"]
+
+
+def load_state_dict(path):
+    """A TorchScript archive's state dict, else a pickled state dict (tensors only)."""
+    import torch
+    try:
+        return {k: v for k, v in torch.jit.load(path, map_location="cpu").state_dict().items()}
+    except RuntimeError:
+        pass
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
+        raise SystemExit(f"{path}: neither a TorchScript archive nor a state dict")
+    return state
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def find_bpe(explicit):
+    if explicit:
+        return explicit
+    for package in ("clip", "open_clip"):
+        spec = importlib.util.find_spec(package)
+        if spec and spec.origin:
+            candidate = os.path.join(os.path.dirname(spec.origin), "bpe_simple_vocab_16e6.txt.gz")
+            if os.path.isfile(candidate):
+                return candidate
+    raise SystemExit("no bpe_simple_vocab_16e6.txt.gz: pip install openai-clip (or open_clip_torch), or pass --bpe")
+
+
+def byte_alphabet():
+    """The printable stand-in of each byte, as GPT-2's and CLIP's byte-level BPE map them."""
+    printable = [b for b in range(256) if (33 <= b <= 126) or (161 <= b <= 172) or (174 <= b <= 255)]
+    table, extra = {}, 0
+    for b in range(256):
+        if b in printable:
+            table[b] = chr(b)
+        else:
+            table[b] = chr(256 + extra)
+            extra += 1
+    return [table[b] for b in sorted(table, key=lambda b: (b not in printable, printable.index(b) if b in printable else b))]
+
+
+def write_vocabulary(bpe_path, directory, vocab_size):
+    """vocab.json and merges.txt: bytes, bytes + </w>, the merges, then the two special tokens."""
+    lines = gzip.open(bpe_path).read().decode("utf-8").split("\n")
+    merges = [tuple(line.split()) for line in lines[1:vocab_size - 512 - 2 + 1]]
+    symbols = byte_alphabet()
+    tokens = symbols + [s + "</w>" for s in symbols] + ["".join(m) for m in merges] + ["<|startoftext|>", "<|endoftext|>"]
+    if len(tokens) != vocab_size:
+        raise SystemExit(f"{bpe_path}: builds {len(tokens)} tokens, the checkpoint has {vocab_size}")
+    with open(os.path.join(directory, "vocab.json"), "w", encoding="utf-8") as f:
+        json.dump({t: i for i, t in enumerate(tokens)}, f, ensure_ascii=False)
+    with open(os.path.join(directory, "merges.txt"), "w", encoding="utf-8") as f:
+        f.write("#version: 0.2\n")
+        f.writelines(f"{a} {b}\n" for a, b in merges)
+
+
+def convert_clip_rn50(source, output, bpe=None, text_heads=None, name=None):
+    """Writes the clip-rn50 folder from OpenAI's RN50.pt (or any ModifiedResNet CLIP of that layout)."""
+    import torch
+    from safetensors.torch import save_file
+
+    state = load_state_dict(source)
+    if "visual.proj" in state or "visual.class_embedding" in state:
+        raise SystemExit(f"{source}: a ViT CLIP; ClipSIM reads ViTs from a Hugging Face folder, CLIP-IQA needs the ResNet (RN50.pt)")
+    missing = [k for k in REQUIRED if k not in state]
+    if missing:
+        raise SystemExit(f"{source}: not an OpenAI CLIP ResNet checkpoint (missing {', '.join(missing)})")
+
+    layers = [len({k.split(".")[2] for k in state if k.startswith(f"visual.layer{b}.")}) for b in (1, 2, 3, 4)]
+    width = state["visual.layer1.0.conv1.weight"].shape[0]
+    positions = state["visual.attnpool.positional_embedding"].shape[0]
+    grid = round((positions - 1) ** 0.5)
+    if grid * grid + 1 != positions:
+        raise SystemExit(f"{source}: attnpool.positional_embedding has {positions} rows, not a square grid + 1")
+    embed = state["text_projection"].shape[1]
+    text_width = state["ln_final.weight"].shape[0]
+    text_layers = len({k.split(".")[2] for k in state if k.startswith("transformer.resblocks.")})
+    heads = text_heads or text_width // 64  # OpenAI's rule for the text tower
+    vision_heads = width * 32 // 64          # and for the attention pool
+    vocab_size, context = state["token_embedding.weight"].shape[0], state["positional_embedding"].shape[0]
+
+    out = {}
+    for key, value in state.items():
+        if key.startswith("visual.") and not key.endswith("num_batches_tracked"):
+            out[key] = value
+    out["text_model.embeddings.token_embedding.weight"] = state["token_embedding.weight"]
+    out["text_model.embeddings.position_embedding.weight"] = state["positional_embedding"]
+    for i in range(text_layers):
+        src, dst = f"transformer.resblocks.{i}", f"text_model.encoder.layers.{i}"
+        for part, (w, b) in zip("qkv", zip(state[f"{src}.attn.in_proj_weight"].chunk(3, 0), state[f"{src}.attn.in_proj_bias"].chunk(3, 0))):
+            out[f"{dst}.self_attn.{part}_proj.weight"], out[f"{dst}.self_attn.{part}_proj.bias"] = w, b
+        renames = {"attn.out_proj": "self_attn.out_proj", "ln_1": "layer_norm1", "ln_2": "layer_norm2",
+                   "mlp.c_fc": "mlp.fc1", "mlp.c_proj": "mlp.fc2"}
+        for old, new in renames.items():
+            out[f"{dst}.{new}.weight"], out[f"{dst}.{new}.bias"] = state[f"{src}.{old}.weight"], state[f"{src}.{old}.bias"]
+    out["text_model.final_layer_norm.weight"], out["text_model.final_layer_norm.bias"] = state["ln_final.weight"], state["ln_final.bias"]
+    out["text_projection.weight"] = state["text_projection"].t()
+    out["logit_scale"] = state["logit_scale"].reshape([])
+    out = {k: v.detach().contiguous().clone() for k, v in out.items()}
+
+    digest = sha256(source)
+    model_id = name or ("openai/RN50" if digest == OPENAI_RN50_SHA256 else os.path.splitext(os.path.basename(source))[0])
+    config = {
+        "model_type": "openai-clip-modified-resnet",
+        "_name_or_path": model_id,
+        "source": os.path.basename(source),
+        "source_sha256": digest,
+        "projection_dim": embed,
+        "vision_config": {"layers": layers, "width": width, "heads": vision_heads, "image_size": grid * 32,
+                          "output_dim": embed},
+        "text_config": {"vocab_size": vocab_size, "hidden_size": text_width, "intermediate_size": 4 * text_width,
+                        "num_hidden_layers": text_layers, "num_attention_heads": heads,
+                        "max_position_embeddings": context, "hidden_act": "quick_gelu", "layer_norm_eps": 1e-5,
+                        "eos_token_id": 2},
+    }
+    os.makedirs(output, exist_ok=True)
+    save_file(out, os.path.join(output, "model.safetensors"), metadata={"format": "pt", "source_sha256": digest})
+    with open(os.path.join(output, "config.json"), "w") as f:
+        json.dump(config, f, indent=1)
+    write_vocabulary(find_bpe(bpe), output, vocab_size)
+    dtypes = sorted({str(v.dtype).replace("torch.", "") for v in out.values()})
+    print(f"converted {source} ({model_id}, sha256 {digest[:12]}…): ModifiedResNet layers {layers}, width {width}, "
+          f"{grid}x{grid} grid, text {text_layers}x{text_width} ({heads} heads), {len(out)} tensors ({', '.join(dtypes)}) -> {output}")
+    return config
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("source", help="RN50.pt (OpenAI's TorchScript archive) or a state dict of that model")
+    parser.add_argument("output", help="the folder to write, e.g. $MISC_METRIC_MODELS/clip-rn50")
+    parser.add_argument("--bpe", help="bpe_simple_vocab_16e6.txt.gz (default: the installed clip/open_clip package's)")
+    parser.add_argument("--text-heads", type=int, help="text attention heads (default: width / 64, OpenAI's rule)")
+    parser.add_argument("--name", help="the model id reports print (default: openai/RN50 for the official file)")
+    args = parser.parse_args(argv)
+    convert_clip_rn50(args.source, args.output, bpe=args.bpe, text_heads=args.text_heads, name=args.name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
