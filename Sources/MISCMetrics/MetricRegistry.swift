@@ -18,7 +18,7 @@ public enum MetricRegistry {
 
     // Network metrics: CLIP (ClipSIM on the locator's ViT, CLIP-IQA on RN50).
     case .clipsim: try ClipSIM(models: models)
-    case .clipiqa: throw MetricError.notAvailable(id, "not built yet")
+    case .clipiqa: try CLIPIQA(models: models)
     }
   }
 
