@@ -79,4 +79,28 @@ import Testing
     }
     #expect(throws: MetricError.self) { try CLIPIQA(models: MetricModels()) }
   }
+
+  /// RN50's real shapes with random weights, converted from a TorchScript archive
+  /// (scripts/fixtures/check_clip_rn50_full_size.py writes the folder; 420 MB, so not a fixture).
+  @Test(.enabled(if: ProcessInfo.processInfo.environment["MISC_CLIPIQA_FULL_SIZE"] != nil))
+  func fullSizeRN50MatchesPyIQA() throws {
+    let directory = ProcessInfo.processInfo.environment["MISC_CLIPIQA_FULL_SIZE"]!
+    var metric = try CLIPIQA(models: MetricModels(directory: directory))
+    #expect(metric.image.configuration == ModifiedResNet.Configuration())  // RN50's defaults
+    let data = try Data(contentsOf: URL(fileURLWithPath: directory).appendingPathComponent("expected.json"))
+    let records = (try JSONSerialization.jsonObject(with: data) as! [String: Any])["images"] as! [[String: Any]]
+    for record in records {
+      let image = try ImageIO.read(path: record["path"] as! String).image
+      for (positions, suffix) in [(AttentionPool2d.Positions.omitted, ""), (.interpolated, "_positions")] {
+        metric.positions = positions
+        let embedding = metric.image(CLIPIQA.pixels(image), positions: positions)
+        let want = Tensor(shape: [1024], scalars: (record["embedding\(suffix)"] as! [Double]).map(Float.init))
+        let relative = embedding.maxAbsoluteDifference(want) / want.scalars.map(abs).max()!
+        let score = try metric.score(image), wantScore = record["score\(suffix)"] as! Double
+        print("RN50 full size \(record["path"]!) \(positions): embedding max error \(relative) of its largest value; score \(score) vs \(wantScore), relative \(abs(score - wantScore) / wantScore)")
+        #expect(relative < 1e-4)
+        #expect(abs(score - wantScore) <= 1e-4 * wantScore)
+      }
+    }
+  }
 }
