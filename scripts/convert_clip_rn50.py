@@ -19,7 +19,8 @@ The folder (docs/METRICS-clip.md):
   vocab.json, merges.txt  CLIP's BPE vocabulary, built from bpe_simple_vocab_16e6.txt.gz (found in an
                      installed `clip` or `open_clip` package, or given with --bpe).
 
-When scripts/convert_weights.py exists, `convert_clip_rn50` belongs in its dispatch table.
+scripts/convert_weights.py recognises RN50.pt too (`python scripts/convert_weights.py --out DIR RN50.pt`
+writes DIR/clip-rn50) through `recognise_clip_rn50` and `clip_rn50_folder` below.
 """
 import argparse
 import gzip
@@ -81,43 +82,44 @@ def byte_alphabet():
     return [table[b] for b in sorted(table, key=lambda b: (b not in printable, printable.index(b) if b in printable else b))]
 
 
-def write_vocabulary(bpe_path, directory, vocab_size):
-    """vocab.json and merges.txt: bytes, bytes + </w>, the merges, then the two special tokens."""
+def vocabulary_files(bpe_path, vocab_size):
+    """{"vocab.json": text, "merges.txt": text}: bytes, bytes + </w>, the merges, then the two special tokens."""
     lines = gzip.open(bpe_path).read().decode("utf-8").split("\n")
     merges = [tuple(line.split()) for line in lines[1:vocab_size - 512 - 2 + 1]]
     symbols = byte_alphabet()
     tokens = symbols + [s + "</w>" for s in symbols] + ["".join(m) for m in merges] + ["<|startoftext|>", "<|endoftext|>"]
     if len(tokens) != vocab_size:
         raise SystemExit(f"{bpe_path}: builds {len(tokens)} tokens, the checkpoint has {vocab_size}")
-    with open(os.path.join(directory, "vocab.json"), "w", encoding="utf-8") as f:
-        json.dump({t: i for i, t in enumerate(tokens)}, f, ensure_ascii=False)
-    with open(os.path.join(directory, "merges.txt"), "w", encoding="utf-8") as f:
-        f.write("#version: 0.2\n")
-        f.writelines(f"{a} {b}\n" for a, b in merges)
+    return {"vocab.json": json.dumps({t: i for i, t in enumerate(tokens)}, ensure_ascii=False),
+            "merges.txt": "#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges)}
 
 
-def convert_clip_rn50(source, output, bpe=None, text_heads=None, name=None):
-    """Writes the clip-rn50 folder from OpenAI's RN50.pt (or any ModifiedResNet CLIP of that layout)."""
-    import torch
-    from safetensors.torch import save_file
+def recognise_clip_rn50(state):
+    """An OpenAI CLIP with a ModifiedResNet image tower (RN50, RN101, RN50x4, ...)."""
+    return all(k in state for k in REQUIRED) and "visual.proj" not in state
 
-    state = load_state_dict(source)
+
+def clip_rn50_folder(state, source, bpe=None, text_heads=None, name=None):
+    """(tensors, config, files, summary) of the clip-rn50 folder for an OpenAI CLIP ResNet state dict;
+    ValueError says why a state dict is refused."""
     if "visual.proj" in state or "visual.class_embedding" in state:
-        raise SystemExit(f"{source}: a ViT CLIP; ClipSIM reads ViTs from a Hugging Face folder, CLIP-IQA needs the ResNet (RN50.pt)")
+        raise ValueError(f"{source}: a ViT CLIP; ClipSIM reads ViTs from a Hugging Face folder, CLIP-IQA needs the ResNet (RN50.pt)")
     missing = [k for k in REQUIRED if k not in state]
     if missing:
-        raise SystemExit(f"{source}: not an OpenAI CLIP ResNet checkpoint (missing {', '.join(missing)})")
+        raise ValueError(f"{source}: not an OpenAI CLIP ResNet checkpoint (missing {', '.join(missing)})")
 
     layers = [len({k.split(".")[2] for k in state if k.startswith(f"visual.layer{b}.")}) for b in (1, 2, 3, 4)]
     width = state["visual.layer1.0.conv1.weight"].shape[0]
     positions = state["visual.attnpool.positional_embedding"].shape[0]
     grid = round((positions - 1) ** 0.5)
     if grid * grid + 1 != positions:
-        raise SystemExit(f"{source}: attnpool.positional_embedding has {positions} rows, not a square grid + 1")
+        raise ValueError(f"{source}: attnpool.positional_embedding has {positions} rows, not a square grid + 1")
     embed = state["text_projection"].shape[1]
     text_width = state["ln_final.weight"].shape[0]
     text_layers = len({k.split(".")[2] for k in state if k.startswith("transformer.resblocks.")})
     heads = text_heads or text_width // 64  # OpenAI's rule for the text tower
+    if heads < 1 or text_width % heads:
+        raise ValueError(f"{source}: text width {text_width} does not split into {heads} heads of 64; give --text-heads")
     vision_heads = width * 32 // 64          # and for the attention pool
     vocab_size, context = state["token_embedding.weight"].shape[0], state["positional_embedding"].shape[0]
 
@@ -127,12 +129,14 @@ def convert_clip_rn50(source, output, bpe=None, text_heads=None, name=None):
             out[key] = value
     out["text_model.embeddings.token_embedding.weight"] = state["token_embedding.weight"]
     out["text_model.embeddings.position_embedding.weight"] = state["positional_embedding"]
+    renames = {"attn.out_proj": "self_attn.out_proj", "ln_1": "layer_norm1", "ln_2": "layer_norm2",
+               "mlp.c_fc": "mlp.fc1", "mlp.c_proj": "mlp.fc2"}
     for i in range(text_layers):
         src, dst = f"transformer.resblocks.{i}", f"text_model.encoder.layers.{i}"
-        for part, (w, b) in zip("qkv", zip(state[f"{src}.attn.in_proj_weight"].chunk(3, 0), state[f"{src}.attn.in_proj_bias"].chunk(3, 0))):
+        weights = state[f"{src}.attn.in_proj_weight"].chunk(3, 0)
+        biases = state[f"{src}.attn.in_proj_bias"].chunk(3, 0)
+        for part, w, b in zip("qkv", weights, biases):
             out[f"{dst}.self_attn.{part}_proj.weight"], out[f"{dst}.self_attn.{part}_proj.bias"] = w, b
-        renames = {"attn.out_proj": "self_attn.out_proj", "ln_1": "layer_norm1", "ln_2": "layer_norm2",
-                   "mlp.c_fc": "mlp.fc1", "mlp.c_proj": "mlp.fc2"}
         for old, new in renames.items():
             out[f"{dst}.{new}.weight"], out[f"{dst}.{new}.bias"] = state[f"{src}.{old}.weight"], state[f"{src}.{old}.bias"]
     out["text_model.final_layer_norm.weight"], out["text_model.final_layer_norm.bias"] = state["ln_final.weight"], state["ln_final.bias"]
@@ -155,14 +159,24 @@ def convert_clip_rn50(source, output, bpe=None, text_heads=None, name=None):
                         "max_position_embeddings": context, "hidden_act": "quick_gelu", "layer_norm_eps": 1e-5,
                         "eos_token_id": 2},
     }
-    os.makedirs(output, exist_ok=True)
-    save_file(out, os.path.join(output, "model.safetensors"), metadata={"format": "pt", "source_sha256": digest})
-    with open(os.path.join(output, "config.json"), "w") as f:
-        json.dump(config, f, indent=1)
-    write_vocabulary(find_bpe(bpe), output, vocab_size)
+    files = {"config.json": json.dumps(config, indent=1), **vocabulary_files(find_bpe(bpe), vocab_size)}
     dtypes = sorted({str(v.dtype).replace("torch.", "") for v in out.values()})
-    print(f"converted {source} ({model_id}, sha256 {digest[:12]}…): ModifiedResNet layers {layers}, width {width}, "
-          f"{grid}x{grid} grid, text {text_layers}x{text_width} ({heads} heads), {len(out)} tensors ({', '.join(dtypes)}) -> {output}")
+    summary = (f"{model_id}, sha256 {digest[:12]}…: ModifiedResNet layers {layers}, width {width}, {grid}x{grid} grid, "
+               f"text {text_layers}x{text_width} ({heads} heads), {', '.join(dtypes)}")
+    return out, config, files, summary
+
+
+def convert_clip_rn50(source, output, bpe=None, text_heads=None, name=None):
+    """Writes the clip-rn50 folder from OpenAI's RN50.pt (or any ModifiedResNet CLIP of that layout)."""
+    from safetensors.torch import save_file
+
+    tensors, config, files, summary = clip_rn50_folder(load_state_dict(source), source, bpe, text_heads, name)
+    os.makedirs(output, exist_ok=True)
+    save_file(tensors, os.path.join(output, "model.safetensors"), metadata={"format": "pt"})  # one key: a stable header
+    for file, text in files.items():
+        with open(os.path.join(output, file), "w", encoding="utf-8") as f:
+            f.write(text)
+    print(f"converted {source} ({summary}, {len(tensors)} tensors) -> {output}")
     return config
 
 
@@ -174,7 +188,12 @@ def main(argv=None):
     parser.add_argument("--text-heads", type=int, help="text attention heads (default: width / 64, OpenAI's rule)")
     parser.add_argument("--name", help="the model id reports print (default: openai/RN50 for the official file)")
     args = parser.parse_args(argv)
-    convert_clip_rn50(args.source, args.output, bpe=args.bpe, text_heads=args.text_heads, name=args.name)
+    try:
+        convert_clip_rn50(args.source, args.output, bpe=args.bpe, text_heads=args.text_heads, name=args.name)
+    except ValueError as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":

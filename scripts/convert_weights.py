@@ -17,6 +17,9 @@ known kind is refused (exit status 2) and nothing is written for it. DIR is the 
   DIR/lpips-vgg/model.safetensors  the same for VGG (lpips/weights/v0.1/vgg.pth)
   DIR/dists/model.safetensors      DISTS `alpha` and `beta` [1475] (DISTS_pytorch's weights.pt, or pyiqa's
                                    DISTS_weights-f5e65c96.pth, whose VGG16 also fills DIR/vgg16 when absent)
+  DIR/clip-rn50/                   OpenAI CLIP RN50 for CLIP-IQA (RN50.pt, a TorchScript archive): config.json,
+                                   model.safetensors (dtypes kept), vocab.json, merges.txt; see
+                                   scripts/convert_clip_rn50.py and docs/METRICS-clip.md
 
 `--random DIR` writes every folder with seeded random values of the right shapes, for benchmarks (speed
 does not depend on the weights). Needs: torch, safetensors, numpy.
@@ -33,6 +36,9 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from convert_clip_rn50 import clip_rn50_folder, recognise_clip_rn50  # noqa: E402
+
 ALEXNET_FEATURES = {  # index in torchvision's `features`: (outputs, inputs, kernel)
     0: (64, 3, 11), 3: (192, 64, 5), 6: (384, 192, 3), 8: (256, 384, 3), 10: (256, 256, 3)}
 VGG16_FEATURES = {
@@ -47,10 +53,12 @@ DISTS_STAGES = {1: range(0, 4), 2: range(5, 9), 3: range(10, 16), 4: range(17, 2
 
 
 class Output:
-    """One folder to write: DIR/<folder>/model.safetensors holding `tensors`."""
+    """One folder to write: DIR/<folder>/model.safetensors holding `tensors` (as float32 unless `keep_dtype`),
+    and `files` (name -> text) beside it."""
 
-    def __init__(self, folder, kind, tensors, note="", only_if_absent=False):
+    def __init__(self, folder, kind, tensors, note="", only_if_absent=False, files=None, keep_dtype=False):
         self.folder, self.kind, self.tensors, self.note, self.only_if_absent = folder, kind, tensors, note, only_if_absent
+        self.files, self.keep_dtype = files or {}, keep_dtype
 
 
 def feature_shapes(table):
@@ -164,6 +172,11 @@ def convert_pyiqa_dists(state, source):
             Output("vgg16", "torchvision VGG16 (from pyiqa's DISTS checkpoint)", vgg, only_if_absent=True)]
 
 
+def convert_clip_rn50(state, source):
+    tensors, _, files, summary = clip_rn50_folder(state, source)
+    return [Output("clip-rn50", "OpenAI CLIP ResNet", tensors, summary, files=files, keep_dtype=True)]
+
+
 # Order matters only where kinds could overlap; none do today.
 CONVERTERS = [
     ("torchvision AlexNet", recognise_alexnet, convert_alexnet),
@@ -172,6 +185,7 @@ CONVERTERS = [
     ("lpips v0.1 VGG heads", recognise_lpips_vgg, convert_lpips_vgg),
     ("DISTS_pytorch alpha/beta", recognise_dists, convert_dists),
     ("pyiqa DISTS checkpoint", recognise_pyiqa_dists, convert_pyiqa_dists),
+    ("OpenAI CLIP ResNet (RN50.pt)", recognise_clip_rn50, convert_clip_rn50),
 ]
 
 # The shapes of every folder, for --random.
@@ -189,7 +203,10 @@ def load_state(path):
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a pickled module, a corrupt file, not a torch file at all
-        raise ValueError(f"cannot read it as a PyTorch state dict ({type(error).__name__}: {str(error)[:200]})")
+        try:  # a TorchScript archive (OpenAI's CLIP RN50.pt): its parameters and buffers
+            state = dict(torch.jit.load(path, map_location="cpu").state_dict())
+        except Exception:
+            raise ValueError(f"cannot read it as a PyTorch state dict ({type(error).__name__}: {str(error)[:200]})")
     for wrapper in ("state_dict", "params", "params_ema", "model"):
         if isinstance(state, dict) and set(state) == {wrapper} and isinstance(state[wrapper], dict):
             state = state[wrapper]
@@ -204,11 +221,14 @@ def write_folder(out_dir, output, source):
     if output.only_if_absent and os.path.exists(target):
         return f"  kept {target} (already there)"
     os.makedirs(folder, exist_ok=True)
-    tensors = {k: v.detach().to(torch.float32).contiguous() for k, v in output.tensors.items()}
+    tensors = {k: (v.detach() if output.keep_dtype else v.detach().to(torch.float32)).contiguous() for k, v in output.tensors.items()}
     handle, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
     os.close(handle)
     save_file(tensors, temporary, metadata={"kind": output.kind, "source": os.path.basename(source)})
     os.replace(temporary, target)
+    for name, text in output.files.items():
+        with open(os.path.join(folder, name), "w", encoding="utf-8") as f:
+            f.write(text)
     note = f"; {output.note}" if output.note else ""
     return f"  {output.kind} -> {target} ({len(tensors)} tensors{note})"
 
