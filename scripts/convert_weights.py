@@ -265,8 +265,8 @@ def write_random(out_dir, seed):
             fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
             scale = (6.0 / fan_in) ** 0.5 if len(shape) == 4 and folder in ("alexnet", "vgg16") else 0.1
             tensors[name] = torch.from_numpy(generator.uniform(-scale, scale, size=shape).astype(np.float32))
-        if folder == "dists":
-            tensors = {k: v.abs() for k, v in tensors.items()}  # DISTS weights are positive
+        if folder in ("dists", "lpips-alex", "lpips-vgg"):
+            tensors = {k: v.abs() for k, v in tensors.items()}  # like the real ones: non-negative weights
         print(write_folder(out_dir, Output(folder, f"random {folder} (seed {seed})", tensors), f"random seed {seed}"))
 
 

@@ -31,7 +31,7 @@ public enum NetworkWeights {
       + allFolders.map(officialFile).joined(separator: " ")
     guard let directory = models.directory else {
       throw MetricError.weightsMissing(metric: metric, folder: "DIR/\(folder)",
-                                       detail: "no metric models directory (give --metric-models DIR or set MISC_METRIC_MODELS); \(folder)/model.safetensors",
+                                       detail: "no metric models directory was given (--metric-models DIR or MISC_METRIC_MODELS), so no model.safetensors",
                                        command: command)
     }
     let folderPath = URL(fileURLWithPath: directory).appendingPathComponent(folder).path
