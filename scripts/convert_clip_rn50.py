@@ -50,6 +50,8 @@ def load_state_dict(path):
 
 
 def sha256(path):
+    if not os.path.isfile(path):
+        return None  # generated weights (--random)
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -92,6 +94,64 @@ def vocabulary_files(bpe_path, vocab_size):
         raise SystemExit(f"{bpe_path}: builds {len(tokens)} tokens, the checkpoint has {vocab_size}")
     return {"vocab.json": json.dumps({t: i for i, t in enumerate(tokens)}, ensure_ascii=False),
             "merges.txt": "#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges)}
+
+
+def random_clip_rn50_state(seed, layers=(3, 4, 6, 3), width=64, embed=1024, text_width=512, text_layers=12,
+                           vocab_size=49408, context=77):
+    """An OpenAI-layout state dict of RN50's shapes with seeded random values, float32, for benchmarks
+    (speed does not depend on the weights). Batch norms get unit variance so activations stay finite."""
+    import torch
+    generator = torch.Generator().manual_seed(seed)
+    state = {}
+
+    def tensor(name, *shape, scale=None):
+        fan_in = max(1, int(torch.tensor(shape[1:]).prod())) if len(shape) > 1 else 1
+        state[name] = (torch.rand(shape, generator=generator) * 2 - 1) * (scale if scale is not None else fan_in ** -0.5)
+
+    def norm(prefix, channels):
+        state[f"{prefix}.weight"], state[f"{prefix}.bias"] = torch.ones(channels), torch.zeros(channels)
+        state[f"{prefix}.running_mean"], state[f"{prefix}.running_var"] = torch.zeros(channels), torch.ones(channels)
+
+    for i, (cin, cout) in enumerate([(3, width // 2), (width // 2, width // 2), (width // 2, width)], 1):
+        tensor(f"visual.conv{i}.weight", cout, cin, 3, 3)
+        norm(f"visual.bn{i}", cout)
+    inputs = width
+    for stage, blocks in enumerate(layers):
+        planes = width << stage
+        for block in range(blocks):
+            prefix = f"visual.layer{stage + 1}.{block}"
+            tensor(f"{prefix}.conv1.weight", planes, inputs, 1, 1)
+            tensor(f"{prefix}.conv2.weight", planes, planes, 3, 3)
+            tensor(f"{prefix}.conv3.weight", planes * 4, planes, 1, 1)
+            for k, channels in ((1, planes), (2, planes), (3, planes * 4)):
+                norm(f"{prefix}.bn{k}", channels)
+            if block == 0:
+                tensor(f"{prefix}.downsample.0.weight", planes * 4, inputs, 1, 1)
+                norm(f"{prefix}.downsample.1", planes * 4)
+            inputs = planes * 4
+    channels = width * 32
+    tensor("visual.attnpool.positional_embedding", 50, channels, scale=channels ** -0.5)
+    for name, outputs in (("q_proj", channels), ("k_proj", channels), ("v_proj", channels), ("c_proj", embed)):
+        tensor(f"visual.attnpool.{name}.weight", outputs, channels)
+        tensor(f"visual.attnpool.{name}.bias", outputs, scale=0.01)
+    tensor("token_embedding.weight", vocab_size, text_width, scale=0.02)
+    tensor("positional_embedding", context, text_width, scale=0.01)
+    for i in range(text_layers):
+        prefix = f"transformer.resblocks.{i}"
+        tensor(f"{prefix}.attn.in_proj_weight", 3 * text_width, text_width)
+        tensor(f"{prefix}.attn.in_proj_bias", 3 * text_width, scale=0.01)
+        tensor(f"{prefix}.attn.out_proj.weight", text_width, text_width)
+        tensor(f"{prefix}.attn.out_proj.bias", text_width, scale=0.01)
+        tensor(f"{prefix}.mlp.c_fc.weight", 4 * text_width, text_width)
+        tensor(f"{prefix}.mlp.c_fc.bias", 4 * text_width, scale=0.01)
+        tensor(f"{prefix}.mlp.c_proj.weight", text_width, 4 * text_width)
+        tensor(f"{prefix}.mlp.c_proj.bias", text_width, scale=0.01)
+        for ln in ("ln_1", "ln_2"):
+            state[f"{prefix}.{ln}.weight"], state[f"{prefix}.{ln}.bias"] = torch.ones(text_width), torch.zeros(text_width)
+    state["ln_final.weight"], state["ln_final.bias"] = torch.ones(text_width), torch.zeros(text_width)
+    tensor("text_projection", text_width, embed, scale=text_width ** -0.5)
+    state["logit_scale"] = torch.tensor(4.6052)
+    return state
 
 
 def recognise_clip_rn50(state):
@@ -146,6 +206,7 @@ def clip_rn50_folder(state, source, bpe=None, text_heads=None, name=None):
 
     digest = sha256(source)
     model_id = name or ("openai/RN50" if digest == OPENAI_RN50_SHA256 else os.path.splitext(os.path.basename(source))[0])
+    digest_text = digest[:12] + "…" if digest else "generated"
     config = {
         "model_type": "openai-clip-modified-resnet",
         "_name_or_path": model_id,
@@ -161,7 +222,7 @@ def clip_rn50_folder(state, source, bpe=None, text_heads=None, name=None):
     }
     files = {"config.json": json.dumps(config, indent=1), **vocabulary_files(find_bpe(bpe), vocab_size)}
     dtypes = sorted({str(v.dtype).replace("torch.", "") for v in out.values()})
-    summary = (f"{model_id}, sha256 {digest[:12]}…: ModifiedResNet layers {layers}, width {width}, {grid}x{grid} grid, "
+    summary = (f"{model_id}, sha256 {digest_text}: ModifiedResNet layers {layers}, width {width}, {grid}x{grid} grid, "
                f"text {text_layers}x{text_width} ({heads} heads), {', '.join(dtypes)}")
     return out, config, files, summary
 

@@ -19,7 +19,8 @@ known kind is refused (exit status 2) and nothing is written for it. DIR is the 
                                    DISTS_weights-f5e65c96.pth, whose VGG16 also fills DIR/vgg16 when absent)
   DIR/clip-rn50/                   OpenAI CLIP RN50 for CLIP-IQA (RN50.pt, a TorchScript archive): config.json,
                                    model.safetensors (dtypes kept), vocab.json, merges.txt; see
-                                   scripts/convert_clip_rn50.py and docs/METRICS-clip.md
+                                   scripts/convert_clip_rn50.py and docs/METRICS-clip.md (--random writes RN50's
+                                   shapes in float32, model id "random RN50 (seed N)")
 
 `--random DIR` writes every folder with seeded random values of the right shapes, for benchmarks (speed
 does not depend on the weights). Needs: torch, safetensors, numpy.
@@ -37,7 +38,7 @@ import torch
 from safetensors.torch import save_file
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from convert_clip_rn50 import clip_rn50_folder, recognise_clip_rn50  # noqa: E402
+from convert_clip_rn50 import clip_rn50_folder, random_clip_rn50_state, recognise_clip_rn50  # noqa: E402
 
 ALEXNET_FEATURES = {  # index in torchvision's `features`: (outputs, inputs, kernel)
     0: (64, 3, 11), 3: (192, 64, 5), 6: (384, 192, 3), 8: (256, 384, 3), 10: (256, 256, 3)}
@@ -268,6 +269,9 @@ def write_random(out_dir, seed):
         if folder in ("dists", "lpips-alex", "lpips-vgg"):
             tensors = {k: v.abs() for k, v in tensors.items()}  # like the real ones: non-negative weights
         print(write_folder(out_dir, Output(folder, f"random {folder} (seed {seed})", tensors), f"random seed {seed}"))
+    source = f"random seed {seed}"
+    tensors, _, files, summary = clip_rn50_folder(random_clip_rn50_state(seed), source, name=f"random RN50 (seed {seed})")
+    print(write_folder(out_dir, Output("clip-rn50", f"random clip-rn50 (seed {seed})", tensors, summary, files=files, keep_dtype=True), source))
 
 
 def main():
