@@ -42,7 +42,7 @@ let package = Package(
 
     .testTarget(name: "MISCImageTests", dependencies: ["MISCImage"], resources: [.copy("Fixtures")]),
     .testTarget(name: "MISCCodingTests", dependencies: ["MISCCoding"]),
-    .testTarget(name: "MISCMetricsTests", dependencies: ["MISCMetrics", "MISCImage"]),
+    .testTarget(name: "MISCMetricsTests", dependencies: ["MISCMetrics", "MISCImage", "MISCNeural"], resources: [.copy("Fixtures")]),
     .testTarget(name: "MISCNeuralTests", dependencies: ["MISCNeural", "MISCImage"], resources: [.copy("Fixtures")]),
     .testTarget(name: "MISCTests", dependencies: ["MISC", "MISCCoding", "MISCImage", "MISCMetrics", "MISCNeural", .product(name: "FlyingFox", package: "FlyingFox")]),
     .testTarget(name: "MISCBenchTests", dependencies: ["MISCBench", "MISCCoding", "MISCImage", "MISCNeural"]),

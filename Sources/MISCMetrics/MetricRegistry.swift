@@ -12,13 +12,13 @@ public enum MetricRegistry {
     case .niqe: throw MetricError.notAvailable(id, "not built yet")
 
     // Network metrics: LPIPS and DISTS (AlexNet, VGG16).
-    case .lpips: throw MetricError.notAvailable(id, "not built yet")
-    case .lpipsVGG: throw MetricError.notAvailable(id, "not built yet")
-    case .dists: throw MetricError.notAvailable(id, "not built yet")
+    case .lpips: try LPIPS(network: .alex, models: models)
+    case .lpipsVGG: try LPIPS(network: .vgg, models: models)
+    case .dists: try DISTS(models: models)
 
     // Network metrics: CLIP (ClipSIM on the locator's ViT, CLIP-IQA on RN50).
-    case .clipsim: throw MetricError.notAvailable(id, "not built yet")
-    case .clipiqa: throw MetricError.notAvailable(id, "not built yet")
+    case .clipsim: try ClipSIM(models: models)
+    case .clipiqa: try CLIPIQA(models: models)
     }
   }
 

@@ -1,0 +1,181 @@
+import Dispatch
+
+/// A 2-D convolution as PyTorch's `nn.Conv2d` stores and computes it (cross-correlation, zero padding),
+/// on one image of [channels, height, width].
+///
+/// Computed as im2col + one sgemm per group and block of output rows: the column buffer is bounded
+/// (about 16 MB) whatever the image size, and allocated once per call. A 1x1, stride-1, unpadded
+/// convolution multiplies the input directly.
+public struct Conv2d: Sendable {
+  /// [outputs, inputs / groups, kernelHeight, kernelWidth]
+  public let weight: Tensor
+  /// [outputs], or nil for a convolution without bias.
+  public let bias: Tensor?
+  public let stride: Int
+  /// Zeros added on every side.
+  public let padding: Int
+  public let dilation: Int
+  public let groups: Int
+
+  public init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1) {
+    precondition(weight.rank == 4, "convolution weight must be rank 4 [outputs, inputs/groups, kh, kw], got \(weight.shape)")
+    precondition(groups >= 1 && weight.shape[0] % groups == 0, "\(weight.shape[0]) outputs do not split into \(groups) groups")
+    precondition(bias == nil || bias!.shape == [weight.shape[0]], "convolution bias \(bias!.shape) does not match weight \(weight.shape)")
+    precondition(stride >= 1 && dilation >= 1 && padding >= 0, "stride \(stride), dilation \(dilation), padding \(padding)")
+    self.weight = weight
+    self.bias = bias
+    self.stride = stride
+    self.padding = padding
+    self.dilation = dilation
+    self.groups = groups
+  }
+
+  /// Loads `<prefix>.weight` [outputs, inputs / groups, kernel, kernel] and, when `bias`, `<prefix>.bias` [outputs].
+  public init(weights: any TensorSource, prefix: String, inputs: Int, outputs: Int, kernel: Int,
+              stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1, bias: Bool = true) throws {
+    precondition(inputs % groups == 0, "\(inputs) inputs do not split into \(groups) groups")
+    self.init(weight: try weights.tensor("\(prefix).weight", shape: [outputs, inputs / groups, kernel, kernel]),
+              bias: bias ? try weights.tensor("\(prefix).bias", shape: [outputs]) : nil,
+              stride: stride, padding: padding, dilation: dilation, groups: groups)
+  }
+
+  public var outputs: Int { weight.shape[0] }
+  public var inputs: Int { weight.shape[1] * groups }
+  public var kernelHeight: Int { weight.shape[2] }
+  public var kernelWidth: Int { weight.shape[3] }
+
+  /// The output extent along an axis of `size` input samples (PyTorch's floor rule).
+  public func outputSize(_ size: Int, kernel: Int) -> Int {
+    (size + 2 * padding - dilation * (kernel - 1) - 1) / stride + 1
+  }
+
+  /// [inputs, height, width] -> [outputs, height', width']
+  public func callAsFunction(_ x: Tensor) -> Tensor {
+    precondition(x.rank == 3 && x.shape[0] == inputs, "convolution \(weight.shape) (groups \(groups)) applied to \(x.shape)")
+    let (height, width) = (x.shape[1], x.shape[2])
+    let (kh, kw) = (kernelHeight, kernelWidth)
+    precondition(height + 2 * padding >= dilation * (kh - 1) + 1 && width + 2 * padding >= dilation * (kw - 1) + 1,
+                 "a \(height)x\(width) input is smaller than the \(kh)x\(kw) kernel (dilation \(dilation), padding \(padding))")
+    let (outHeight, outWidth) = (outputSize(height, kernel: kh), outputSize(width, kernel: kw))
+    let positions = outHeight * outWidth
+    let groupInputs = inputs / groups, groupOutputs = outputs / groups
+    let depth = groupInputs * kh * kw
+    let direct = kh == 1 && kw == 1 && stride == 1 && padding == 0
+    // Output rows per sgemm, so that the column buffer stays near 4M floats.
+    let rowsPerBlock = direct ? outHeight : max(1, min(outHeight, (1 << 22) / max(1, depth * outWidth)))
+    var y = Tensor(zeros: [outputs, outHeight, outWidth])
+    var columns = [Float](repeating: 0, count: direct ? 0 : depth * rowsPerBlock * outWidth)
+    y.scalars.withUnsafeMutableBufferPointer { out in
+      if let bias {
+        for o in 0..<outputs {
+          (out.baseAddress! + o * positions).update(repeating: bias.scalars[o], count: positions)
+        }
+      }
+      let beta: Float = bias == nil ? 0 : 1
+      x.scalars.withUnsafeBufferPointer { src in
+        weight.scalars.withUnsafeBufferPointer { w in
+          columns.withUnsafeMutableBufferPointer { col in
+            for g in 0..<groups {
+              let input = src.baseAddress! + g * groupInputs * height * width
+              let kernel = w.baseAddress! + g * groupOutputs * depth
+              let result = out.baseAddress! + g * groupOutputs * positions
+              if direct {
+                Gemm.multiply(m: groupOutputs, n: positions, k: depth, a: kernel, lda: depth,
+                              b: input, ldb: positions, c: result, ldc: positions, beta: beta)
+                continue
+              }
+              var firstRow = 0
+              while firstRow < outHeight {
+                let rows = min(rowsPerBlock, outHeight - firstRow)
+                let n = rows * outWidth
+                fillColumns(input, channels: groupInputs, height: height, width: width,
+                            outputRows: firstRow..<firstRow + rows, outWidth: outWidth, into: col.baseAddress!)
+                Gemm.multiply(m: groupOutputs, n: n, k: depth, a: kernel, lda: depth,
+                              b: col.baseAddress!, ldb: n, c: result + firstRow * outWidth, ldc: positions, beta: beta)
+                firstRow += rows
+              }
+            }
+          }
+        }
+      }
+    }
+    return y
+  }
+
+  /// The column buffer for `outputRows`, its channels split over the BLAS threads when it is large (the copy
+  /// is a third of a 3x3 layer's time on one thread).
+  private func fillColumns(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+                           outputRows: Range<Int>, outWidth: Int, into col: UnsafeMutablePointer<Float>) {
+    let parts = min(Gemm.threads, channels)
+    guard parts > 1, channels * kernelHeight * kernelWidth * outputRows.count * outWidth >= 1 << 18 else {
+      im2col(input, channels: 0..<channels, height: height, width: width, outputRows: outputRows, outWidth: outWidth, into: col)
+      return
+    }
+    let buffers = Buffers(input: input, col: col)
+    DispatchQueue.concurrentPerform(iterations: parts) { part in
+      im2col(buffers.input, channels: channels * part / parts..<channels * (part + 1) / parts, height: height, width: width,
+             outputRows: outputRows, outWidth: outWidth, into: buffers.col)
+    }
+  }
+
+  /// The input and the column buffer, shared by the threads of `fillColumns`, which write disjoint rows.
+  private struct Buffers: @unchecked Sendable {
+    let input: UnsafePointer<Float>
+    let col: UnsafeMutablePointer<Float>
+  }
+
+  /// Fills rows `channels` x kh x kw of the [channels * kh * kw, rows * outWidth] column buffer with the input
+  /// samples each output position sees (zeros outside the image), for the output rows `outputRows`.
+  private func im2col(_ input: UnsafePointer<Float>, channels: Range<Int>, height: Int, width: Int,
+                      outputRows: Range<Int>, outWidth: Int, into col: UnsafeMutablePointer<Float>) {
+    let (kh, kw) = (kernelHeight, kernelWidth)
+    let n = outputRows.count * outWidth
+    for c in channels {
+      for ky in 0..<kh {
+        for kx in 0..<kw {
+          let rowStart = col + ((c * kh + ky) * kw + kx) * n
+          let offsetX = kx * dilation - padding
+          // Output columns whose input column ox*stride + offsetX lies in [0, width).
+          let low = offsetX >= 0 ? 0 : min(outWidth, (-offsetX + stride - 1) / stride)
+          let high = max(low, min(outWidth, width - 1 - offsetX < 0 ? 0 : (width - 1 - offsetX) / stride + 1))
+          for (i, oy) in outputRows.enumerated() {
+            let dst = rowStart + i * outWidth
+            let iy = oy * stride + ky * dilation - padding
+            guard iy >= 0 && iy < height else {
+              dst.update(repeating: 0, count: outWidth)
+              continue
+            }
+            let line = input + (c * height + iy) * width
+            if low > 0 { dst.update(repeating: 0, count: low) }
+            if stride == 1 {
+              (dst + low).update(from: line + low + offsetX, count: high - low)
+            } else {
+              var ix = low * stride + offsetX
+              for ox in low..<high {
+                dst[ox] = line[ix]
+                ix += stride
+              }
+            }
+            if high < outWidth { (dst + high).update(repeating: 0, count: outWidth - high) }
+          }
+        }
+      }
+    }
+  }
+
+  /// This convolution followed by `norm`, as one convolution: the weight scaled per output channel by
+  /// γ/√(var+ε) and the bias moved to β + (b − mean)·γ/√(var+ε).
+  public func folding(_ norm: BatchNorm2d) -> Conv2d {
+    precondition(norm.channels == outputs, "batch norm over \(norm.channels) channels after a convolution with \(outputs) outputs")
+    let perOutput = weight.count / outputs
+    var scaled = weight
+    var shifted = [Float](repeating: 0, count: outputs)
+    for o in 0..<outputs {
+      let scale = norm.weight.scalars[o] / (norm.runningVariance.scalars[o] + norm.epsilon).squareRoot()
+      for i in o * perOutput..<(o + 1) * perOutput { scaled.scalars[i] *= scale }
+      shifted[o] = norm.bias.scalars[o] + ((bias?.scalars[o] ?? 0) - norm.runningMean.scalars[o]) * scale
+    }
+    return Conv2d(weight: scaled, bias: Tensor(shape: [outputs], scalars: shifted),
+                  stride: stride, padding: padding, dilation: dilation, groups: groups)
+  }
+}
