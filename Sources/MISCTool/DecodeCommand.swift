@@ -38,6 +38,8 @@ struct Decode: AsyncParsableCommand {
   @OptionGroup(title: "Limits")
   var limits: ReadLimits
 
+  var maxPixels: Int { limits.maxPixels }
+
   @OptionGroup(title: "Outputs")
   var outputs: OutputOptions
 
@@ -69,10 +71,9 @@ struct Decode: AsyncParsableCommand {
     }
     let restorer = try await restorerOptions.restorer()
     let diffusion = !(restorer is BicubicRestorer)
-    var configured = MISCDecoder(restorer: restorer, schedule: scheduleOptions.schedule, maxPixels: limits.maxPixels)
-    configured.minBitsPerPixel = limits.minBitsPerPixel
-    let decoder = configured
+    let decoder = MISCDecoder(restorer: restorer, schedule: scheduleOptions.schedule, maxPixels: maxPixels)
     Console.note("note: restorer: \(decoder.restorer.name)")
+    let bounded = limits.apply(to: decoder)
     let several = inputs.count > 1
     let command = self
     do {
@@ -87,7 +88,7 @@ struct Decode: AsyncParsableCommand {
         }
         let result: Reconstruction
         do {
-          result = try await decoder.decode(bytes, seed: command.seed, progress: diffusion ? progress : nil)
+          result = try await bounded.decode(bytes, seed: command.seed, progress: diffusion ? progress : nil)
         } catch let error as ContainerError {
           throw CLIError("\(input): " + ReadLimits.explain(error))
         }

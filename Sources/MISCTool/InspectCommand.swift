@@ -90,6 +90,14 @@ struct ReadLimits: ParsableArguments {
     }
   }
 
+  /// `decoder` under these limits.
+  func apply(to decoder: MISCDecoder) -> MISCDecoder {
+    var decoder = decoder
+    decoder.maxPixels = maxPixels
+    decoder.minBitsPerPixel = minBitsPerPixel
+    return decoder
+  }
+
   /// A container error with the flag that lifts its limit, when there is one.
   static func explain(_ error: any Error) -> String {
     switch error as? ContainerError {
