@@ -5,7 +5,7 @@ OUT := out
 ## The shared data (Kodak, the caption corpus): beside the checkout, else the workplace's copy.
 MISC_DATA ?= $(abspath $(firstword $(wildcard ../shared/data /work/shared/data) ../shared/data))
 
-.PHONY: demo test build install deps bench-deps bench clean worker-deps worker-test
+.PHONY: demo test build deps bench-deps bench clean worker-deps worker-test
 
 deps:
 	@scripts/install-deps.sh build
@@ -21,6 +21,7 @@ build: deps
 PREFIX ?= /usr/local
 CONFIGURATION ?= release
 SHARE = $(DESTDIR)$(PREFIX)/share
+.PHONY: install
 install: deps
 	$(SWIFT) build -c $(CONFIGURATION) --product misc
 	$(SWIFT) package plugin generate-manual --configuration $(CONFIGURATION)
