@@ -47,7 +47,7 @@ enum Console {
   }
 
   /// `text` with every control character made visible: C0 (as `\n`, `\t`, `\e`, `\x07`...),
-  /// DEL and C1 (`\u{9B}`...), so an escape sequence prints as text instead of acting.
+  /// DEL and C1 (`\u007f`, `\u009b`...), so an escape sequence prints as text instead of acting.
   /// Backslashes stay as they are. `keepingLayout` lets the newlines and tabs of the CLI's own
   /// tables through; texts read from files are escaped with it off.
   static func escaped(_ text: String, keepingLayout: Bool = false) -> String {
@@ -66,8 +66,9 @@ enum Console {
       case "\t": visible = "\\t"
       case "\u{1B}": visible = "\\e"
       default:
+        // \u00XX for DEL and C1: readable, and still valid inside a JSON string.
         let hex = String(scalar.value, radix: 16)
-        visible = scalar.value < 0x80 ? "\\x" + (hex.count < 2 ? "0" : "") + hex : "\\u{\(hex)}"
+        visible = scalar.value < 0x7F ? "\\x" + (hex.count < 2 ? "0" : "") + hex : "\\u00" + hex
       }
       out.append(contentsOf: visible.unicodeScalars)
     }

@@ -34,7 +34,7 @@ import Testing
         #expect(!text.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" || (0x7F...0x9F).contains($0.value) }, "\(text.debugDescription)")
       }
       if arguments[0] == "inspect" {
-        #expect(result.stdout.contains(#"\e]0;pwned\x07\e[2J\e[31mred\u{9b}31m"#), "\(result.stdout)")
+        #expect(result.stdout.contains(#"\e]0;pwned\x07\e[2J\e[31mred\u009b31m"#), "\(result.stdout)")
         #expect(result.stdout.contains(#"e\nf"#))
       }
     }
