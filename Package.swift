@@ -18,7 +18,7 @@ let package = Package(
     // Tests only: a small HTTP server for the fake model servers on 127.0.0.1.
     .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
   ],
-  // Each target declares every module it imports (checked: grep its imports against this list).
+  // Each target declares every module its sources import, none reached through another target.
   targets: [
     // C shims over the system libraries (Debian: libpng-dev, libturbojpeg0-dev).
     .systemLibrary(name: "CPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),

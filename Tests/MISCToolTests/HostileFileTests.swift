@@ -57,8 +57,11 @@ import Testing
     #expect(refused.status == 1)
     #expect(refused.stderr.contains("15584x6144") && refused.stderr.contains("decompression bomb") && refused.stderr.contains("--min-bpp"), "\(refused.stderr)")
     #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.png").path))
-    let inspect = try CLI.run(["inspect", bomb])
+    let good = dir.appendingPathComponent("good.misc").path
+    try Data(try Self.file(width: 64, height: 64)).write(to: URL(fileURLWithPath: good))
+    let inspect = try CLI.run(["inspect", bomb, good])
     #expect(inspect.status == 1 && inspect.stderr.contains("decompression bomb"))
+    #expect(inspect.stdout.contains("\(good): .misc v\(Container.version), 64x64"), "the next file is still inspected: \(inspect.stdout)")
     let lowered = try CLI.run(["inspect", bomb, "--min-bpp", "0"])
     #expect(lowered.status == 0 && lowered.stdout.contains("15584x6144"), "\(lowered.stderr)")
     let limited = try CLI.run(["inspect", bomb, "--min-bpp", "0", "--max-pixels", "1000000"])
