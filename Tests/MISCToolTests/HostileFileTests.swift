@@ -68,6 +68,19 @@ import Testing
     #expect(limited.status == 1 && limited.stderr.contains("above the limit of 1000000 pixels"), "\(limited.stderr)")
   }
 
+  /// 65535x65535 with every limit lifted needs about 56 GiB: a clean error before allocating,
+  /// never "Fatal error: failed to allocate". (Runs where less than that is available.)
+  @Test(.enabled(if: (AvailableMemory.bytes() ?? .max) < 50 << 30))
+  func aDecodeThatCannotFitIsACleanError() throws {
+    let dir = try CLI.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let bomb = dir.appendingPathComponent("huge.misc").path
+    try Data(try Self.file(width: 65535, height: 65535, longSide: 1, names: [])).write(to: URL(fileURLWithPath: bomb))
+    let result = try CLI.run(["decode", bomb, "-o", dir.appendingPathComponent("x.png").path, "--min-bpp", "0", "--max-pixels", "5000000000"])
+    #expect(result.status == 1)
+    #expect(result.stderr.contains("65535x65535") && result.stderr.contains("MiB available") && !result.stderr.contains("Fatal"), "\(result.stderr)")
+  }
+
   /// A 20-megapixel decode with three item masks, in a child process whose peak RSS the
   /// kernel reports (wait4): under 12 bytes per output pixel.
   @Test func decodePeakMemoryPerPixel() throws {
