@@ -1,3 +1,5 @@
+import Foundation
+
 /// A strict JSON (RFC 8259) syntax check that says where a file goes wrong, by line and
 /// column, and refuses nesting deeper than `maxDepth` before any parser recurses into it.
 /// Foundation's decoder only says "not valid JSON".
@@ -18,6 +20,15 @@ enum JSONSyntax {
     try scanner.value(depth: 0)
     scanner.skipSpace()
     if scanner.index < bytes.count { throw scanner.failure("unexpected text after the JSON value") }
+  }
+
+  /// The line and column where the value at `path` (object keys and array indices, as a
+  /// `DecodingError` gives them) starts in valid JSON `bytes`; nil if it is not there.
+  static func location(of path: [any CodingKey], in bytes: [UInt8]) -> (line: Int, column: Int)? {
+    var scanner = Scanner(bytes: bytes)
+    guard (try? scanner.find(path[...])) == true else { return nil }
+    let failure = scanner.failure("")
+    return (failure.line, failure.column)
   }
 
   private struct Scanner {
@@ -61,6 +72,47 @@ enum JSONSyntax {
       case UInt8(ascii: "f"): try literal("false")
       case UInt8(ascii: "n"): try literal("null")
       default: throw failure("unexpected \(describe(byte))")
+      }
+    }
+
+    /// Moves to the start of the value at `path`; false when the path is not in the document.
+    mutating func find(_ path: ArraySlice<any CodingKey>) throws -> Bool {
+      skipSpace()
+      guard let key = path.first else { return true }
+      switch current {
+      case UInt8(ascii: "{")?:
+        guard key.intValue == nil else { return false }
+        index += 1
+        while true {
+          skipSpace()
+          guard current == UInt8(ascii: "\"") else { return false }
+          let start = index
+          try string()
+          let name = (try? JSONDecoder().decode(String.self, from: Data(bytes[start..<index]))) ?? ""
+          skipSpace()
+          guard current == UInt8(ascii: ":") else { return false }
+          index += 1
+          if name == key.stringValue { return try find(path.dropFirst()) }
+          try value(depth: 0)
+          skipSpace()
+          guard current == UInt8(ascii: ",") else { return false }
+          index += 1
+        }
+      case UInt8(ascii: "[")?:
+        guard let wanted = key.intValue else { return false }
+        index += 1
+        for position in 0... {
+          skipSpace()
+          if current == UInt8(ascii: "]") { return false }
+          if position == wanted { return try find(path.dropFirst()) }
+          try value(depth: 0)
+          skipSpace()
+          guard current == UInt8(ascii: ",") else { return false }
+          index += 1
+        }
+        return false
+      default:
+        return false
       }
     }
 

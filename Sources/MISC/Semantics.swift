@@ -198,12 +198,17 @@ extension Semantics: Codable {
     } catch let DecodingError.dataCorrupted(context) {
       throw SemanticsError(source: "JSON", reason: "not valid JSON: \(context.debugDescription)")
     } catch let DecodingError.typeMismatch(_, context) {
-      throw SemanticsError(source: "JSON", reason: "wrong type at \(jsonPath(context.codingPath)): \(context.debugDescription)")
+      throw SemanticsError(source: place(context.codingPath, in: bytes), reason: "wrong type at \(jsonPath(context.codingPath)): \(context.debugDescription)")
     } catch let DecodingError.valueNotFound(_, context) {
-      throw SemanticsError(source: "JSON", reason: "missing value at \(jsonPath(context.codingPath)): \(context.debugDescription)")
+      throw SemanticsError(source: place(context.codingPath, in: bytes), reason: "missing value at \(jsonPath(context.codingPath)): \(context.debugDescription)")
     } catch {
       throw SemanticsError(source: "JSON", reason: "cannot be read as semantics: \(error.localizedDescription)")
     }
+  }
+
+  /// "line 3, column 15" for the value at `path`, else "JSON".
+  private static func place(_ path: [any CodingKey], in bytes: [UInt8]) -> String {
+    JSONSyntax.location(of: path, in: bytes).map { "line \($0.line), column \($0.column)" } ?? "JSON"
   }
 
   private static let knownKeys: Set<String> = ["overview", "items", "input"]

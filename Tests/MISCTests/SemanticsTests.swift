@@ -90,6 +90,13 @@ import Testing
     #expect(parseError("{\"overview\": \"a\"}") == "accepted")
   }
 
+  @Test func typeErrorsGiveLineAndColumnToo() {
+    #expect(parseError("{\n  \"overview\": 3\n}").contains("line 2, column 15"))
+    let item = "{\"items\": [\n  {\"name\": \"a\"},\n  {\"name\": \"b\", \"detail\": [1]}\n]}"
+    let message = parseError(item)
+    #expect(message.contains("line 3, column 27") && message.contains("items[1].detail"), "\(message)")
+  }
+
   @Test func deepNestingIsNamed() {
     let deep = String(repeating: "[", count: 100_000)
     let message = parseError(deep)
