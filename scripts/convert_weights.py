@@ -207,7 +207,8 @@ def write_folder(out_dir, output, source):
     tensors = {k: v.detach().to(torch.float32).contiguous() for k, v in output.tensors.items()}
     handle, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
     os.close(handle)
-    save_file(tensors, temporary, metadata={"kind": output.kind, "source": os.path.basename(source)})
+    # One metadata key: safetensors writes several in a random order, and the fixtures should not churn.
+    save_file(tensors, temporary, metadata={"converted_from": f"{os.path.basename(source)} ({output.kind})"})
     os.replace(temporary, target)
     note = f"; {output.note}" if output.note else ""
     return f"  {output.kind} -> {target} ({len(tensors)} tensors{note})"
