@@ -225,7 +225,8 @@ def write_folder(out_dir, output, source):
     tensors = {k: (v.detach() if output.keep_dtype else v.detach().to(torch.float32)).contiguous() for k, v in output.tensors.items()}
     handle, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
     os.close(handle)
-    save_file(tensors, temporary, metadata={"kind": output.kind, "source": os.path.basename(source)})
+    # One metadata key: safetensors writes several in a random order, and the fixtures should not churn.
+    save_file(tensors, temporary, metadata={"converted_from": f"{os.path.basename(source)} ({output.kind})"})
     os.replace(temporary, target)
     for name, text in output.files.items():
         with open(os.path.join(folder, name), "w", encoding="utf-8") as f:

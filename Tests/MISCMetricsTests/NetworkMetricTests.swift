@@ -109,8 +109,13 @@ import Testing
         #expect(command.hasPrefix("python scripts/convert_weights.py --out \(empty) "))
       }
     }
-    // Heads present, backbone absent: still the backbone's folder.
-    #expect(throws: MetricError.self) { try MetricRegistry.make(.dists, models: Self.models) }
+    // The heads are there, the backbone is not: the error names the backbone's folder.
+    do {
+      _ = try MetricRegistry.make(.dists, models: Self.models)
+      Issue.record("DISTS loaded without VGG16")
+    } catch let MetricError.weightsMissing(_, looked, _, _) {
+      #expect(looked == Self.models.directory! + "/vgg16")
+    }
     do {
       _ = try MetricRegistry.make(.lpips, models: MetricModels())
       Issue.record("LPIPS loaded with no models directory")
