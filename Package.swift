@@ -41,7 +41,7 @@ let package = Package(
 
     .testTarget(name: "MISCImageTests", dependencies: ["MISCImage"], resources: [.copy("Fixtures")]),
     .testTarget(name: "MISCCodingTests", dependencies: ["MISCCoding"]),
-    .testTarget(name: "MISCMetricsTests", dependencies: ["MISCMetrics"]),
+    .testTarget(name: "MISCMetricsTests", dependencies: ["MISCMetrics"], resources: [.copy("Fixtures")]),
     .testTarget(name: "MISCNeuralTests", dependencies: ["MISCNeural"], resources: [.copy("Fixtures")]),
     .testTarget(name: "MISCTests", dependencies: ["MISC", .product(name: "FlyingFox", package: "FlyingFox")]),
     .testTarget(name: "MISCBenchTests", dependencies: ["MISCBench"]),

@@ -7,8 +7,8 @@ public enum MetricRegistry {
     switch id {
     case .psnr: PSNRMetric()
     // Weight-free metrics (SSIM, MS-SSIM, NIQE).
-    case .ssim: throw MetricError.notAvailable(id, "not built yet")
-    case .msssim: throw MetricError.notAvailable(id, "not built yet")
+    case .ssim: SSIMMetric()
+    case .msssim: MSSSIMMetric()
     case .niqe: throw MetricError.notAvailable(id, "not built yet")
 
     // Network metrics: LPIPS and DISTS (AlexNet, VGG16).
