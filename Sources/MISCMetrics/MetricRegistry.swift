@@ -9,7 +9,7 @@ public enum MetricRegistry {
     // Weight-free metrics (SSIM, MS-SSIM, NIQE).
     case .ssim: SSIMMetric()
     case .msssim: MSSSIMMetric()
-    case .niqe: throw MetricError.notAvailable(id, "not built yet")
+    case .niqe: NIQEMetric(model: try NIQEModel.locate(models: models))
 
     // Network metrics: LPIPS and DISTS (AlexNet, VGG16).
     case .lpips: throw MetricError.notAvailable(id, "not built yet")

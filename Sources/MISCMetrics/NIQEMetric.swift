@@ -1,0 +1,14 @@
+import MISCImage
+
+/// NIQE as pyiqa's `niqe` (MATLAB's), under the pristine model of Mittal et al.; lower is better.
+public struct NIQEMetric: NoReferenceMetric {
+  public var model: NIQEModel
+
+  public init(model: NIQEModel) { self.model = model }
+
+  public var id: MetricID { .niqe }
+  /// The pristine model is data, not trained weights: the report names it.
+  public var modelID: String? { "niqe-matlab-pristine (Mittal et al. 2013)" }
+  public var minimumSide: Int { NIQE.blockSize }
+  public func score(_ image: Image) throws -> Double { NIQE.score(image, model: model) }
+}
