@@ -45,11 +45,17 @@ public struct NIQEModel: Sendable, Hashable {
   /// `$MISC_DATA/niqe/` (the shared data folder); the error names where it looked.
   public static func locate(models: MetricModels,
                             environment: [String: String] = ProcessInfo.processInfo.environment) throws -> NIQEModel {
+    try load(path: path(models: models, environment: environment))
+  }
+
+  /// Where `locate` finds the model file.
+  public static func path(models: MetricModels,
+                          environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
     var folders: [String] = []
     if let directory = models.directory { folders.append(directory + "/niqe") }
     if let data = environment["MISC_DATA"], !data.isEmpty { folders.append(data + "/niqe") }
     for folder in folders where FileManager.default.fileExists(atPath: folder + "/" + fileName) {
-      return try load(path: folder + "/" + fileName)
+      return folder + "/" + fileName
     }
     let shown = folders.isEmpty ? "DIR/niqe (no --metric-models, MISC_METRIC_MODELS or MISC_DATA given)" : folders.joined(separator: " and ")
     throw MetricError.weightsMissing(metric: .niqe, folder: shown, detail: "no \(fileName) (the MATLAB NIQE pristine model)",
