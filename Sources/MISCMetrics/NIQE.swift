@@ -96,21 +96,31 @@ public enum NIQE {
     let squares = padded.map { $0 * $0 }
     var out = [Double](repeating: 0, count: w * h)
     let epsilon = Double.ulpOfOne
+    // One output row at a time, the taps outermost so that the loops along the row vectorise;
+    // each pixel still sums its 49 taps in the order (row, column) of the kernel.
+    var mu = [Double](repeating: 0, count: w), second = [Double](repeating: 0, count: w)
     gaussian.withUnsafeBufferPointer { k in
       padded.withUnsafeBufferPointer { x in
         squares.withUnsafeBufferPointer { x2 in
-          for r in 0..<h {
-            for c in 0..<w {
-              var mu = 0.0, second = 0.0
-              for a in 0..<7 {
-                let row = (r + a) * pw + c
-                for b in 0..<7 {
-                  mu += k[a * 7 + b] * x[row + b]
-                  second += k[a * 7 + b] * x2[row + b]
+          mu.withUnsafeMutableBufferPointer { m in
+            second.withUnsafeMutableBufferPointer { s2 in
+              for r in 0..<h {
+                m.update(repeating: 0)
+                s2.update(repeating: 0)
+                for a in 0..<7 {
+                  for b in 0..<7 {
+                    let kab = k[a * 7 + b], row = (r + a) * pw + b
+                    for c in 0..<w {
+                      m[c] += kab * x[row + c]
+                      s2[c] += kab * x2[row + c]
+                    }
+                  }
+                }
+                for c in 0..<w {
+                  let sigma = (abs(s2[c] - m[c] * m[c]) + epsilon).squareRoot()
+                  out[r * w + c] = (p.samples[r * w + c] - m[c]) / (sigma + 1)
                 }
               }
-              let sigma = (abs(second - mu * mu) + epsilon).squareRoot()
-              out[r * w + c] = (p.samples[r * w + c] - mu) / (sigma + 1)
             }
           }
         }
@@ -170,6 +180,20 @@ public enum NIQE {
   static let shapes: [Double] = (0..<9801).map { 0.2 + Double($0) * 0.001 }
   static let shapeRatios: [Double] = shapes.map { exp(2 * lgamma(2 / $0) - (lgamma(1 / $0) + lgamma(3 / $0))) }
 
+  /// The first index of the ratio closest to `target`: a binary search, as the ratios increase
+  /// strictly with the shape (a test checks it against the full scan pyiqa does).
+  static func closestShape(_ target: Double) -> Int {
+    let r = shapeRatios
+    var low = 0, high = r.count
+    while low < high {
+      let mid = (low + high) / 2
+      if r[mid] < target { low = mid + 1 } else { high = mid }
+    }
+    if low == r.count { return r.count - 1 }
+    if low == 0 { return 0 }
+    return abs(r[low - 1] - target) <= abs(r[low] - target) ? low - 1 : low
+  }
+
   /// Asymmetric generalised Gaussian fit by moment matching: the shape and the left and right scales.
   static func aggd(_ x: [Double]) -> (alpha: Double, left: Double, right: Double) {
     var leftSquares = 0.0, rightSquares = 0.0, leftCount = 0, rightCount = 0, absSum = 0.0, squareSum = 0.0
@@ -188,16 +212,7 @@ public enum NIQE {
     let g2 = gamma * gamma
     let target = rhat * (g2 * gamma + 1) * (gamma + 1) / ((g2 + 1) * (g2 + 1))
     // The first closest shape; torch's argmin takes a NaN for the minimum, so NaN picks shape 0.
-    var best = 0
-    if !target.isNaN {
-      var bestDistance = Double.infinity
-      shapeRatios.withUnsafeBufferPointer { r in
-        for i in 0..<r.count {
-          let d = abs(r[i] - target)
-          if d < bestDistance { bestDistance = d; best = i }
-        }
-      }
-    }
+    let best = target.isNaN ? 0 : closestShape(target)
     let alpha = shapes[best]
     let factor = exp(lgamma(1 / alpha) - lgamma(3 / alpha)).squareRoot()
     return (alpha, leftStd * factor, rightStd * factor)
