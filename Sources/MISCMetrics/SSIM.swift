@@ -113,56 +113,52 @@ public enum SSIM {
   }
 
   /// Mean SSIM and mean contrast-structure of one channel pair over the valid filtered area.
-  /// Both passes run along rows so that the loops vectorise.
   static func indices(_ a: Plane, _ b: Plane) -> (ssim: Double, cs: Double) {
     let n = windowSize, w = a.width, h = a.height
     precondition(w >= n && h >= n, "SSIM needs sides of at least \(n)")
     let oh = h - n + 1, ow = w - n + 1
+    // Vertical pass of x, y, x², y², xy: [oh, w] each, interleaved by five.
+    var vertical = [Double](repeating: 0, count: oh * w * 5)
     let g = window
-    // One output row at a time: the vertical pass of x, y, x², y², xy into five rows of w, then
-    // the horizontal pass into five rows of ow.
-    var column = [Double](repeating: 0, count: 5 * w)
-    var filtered = [Double](repeating: 0, count: 5 * ow)
-    var ssimSum = 0.0, csSum = 0.0
     a.samples.withUnsafeBufferPointer { xs in
       b.samples.withUnsafeBufferPointer { ys in
-        column.withUnsafeMutableBufferPointer { v in
-          filtered.withUnsafeMutableBufferPointer { f in
-            let vx = v.baseAddress!, vy = vx + w, vxx = vy + w, vyy = vxx + w, vxy = vyy + w
-            let fx = f.baseAddress!, fy = fx + ow, fxx = fy + ow, fyy = fxx + ow, fxy = fyy + ow
-            for oy in 0..<oh {
-              v.update(repeating: 0)
+        vertical.withUnsafeMutableBufferPointer { v in
+          for oy in 0..<oh {
+            for x in 0..<w {
+              var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, s4 = 0.0
               for k in 0..<n {
-                let gk = g[k], row = (oy + k) * w
-                for x in 0..<w {
-                  let xv = xs[row + x], yv = ys[row + x]
-                  vx[x] += gk * xv
-                  vy[x] += gk * yv
-                  vxx[x] += gk * (xv * xv)
-                  vyy[x] += gk * (yv * yv)
-                  vxy[x] += gk * (xv * yv)
-                }
+                let i = (oy + k) * w + x
+                let xv = xs[i], yv = ys[i], gk = g[k]
+                s0 += gk * xv
+                s1 += gk * yv
+                s2 += gk * xv * xv
+                s3 += gk * yv * yv
+                s4 += gk * xv * yv
               }
-              f.update(repeating: 0)
-              for k in 0..<n {
-                let gk = g[k]
-                for x in 0..<ow {
-                  fx[x] += gk * vx[x + k]
-                  fy[x] += gk * vy[x + k]
-                  fxx[x] += gk * vxx[x + k]
-                  fyy[x] += gk * vyy[x + k]
-                  fxy[x] += gk * vxy[x + k]
-                }
-              }
-              for x in 0..<ow {
-                let mx = fx[x], my = fy[x]
-                let sx = fxx[x] - mx * mx, sy = fyy[x] - my * my, sxy = fxy[x] - mx * my
-                let cs = (2 * sxy + c2) / (sx + sy + c2)
-                csSum += cs
-                ssimSum += (2 * mx * my + c1) / (mx * mx + my * my + c1) * cs
-              }
+              let o = (oy * w + x) * 5
+              v[o] = s0; v[o + 1] = s1; v[o + 2] = s2; v[o + 3] = s3; v[o + 4] = s4
             }
           }
+        }
+      }
+    }
+    var ssimSum = 0.0, csSum = 0.0
+    vertical.withUnsafeBufferPointer { v in
+      for oy in 0..<oh {
+        for ox in 0..<ow {
+          var mx = 0.0, my = 0.0, xx = 0.0, yy = 0.0, xy = 0.0
+          for k in 0..<n {
+            let o = (oy * w + ox + k) * 5, gk = g[k]
+            mx += gk * v[o]
+            my += gk * v[o + 1]
+            xx += gk * v[o + 2]
+            yy += gk * v[o + 3]
+            xy += gk * v[o + 4]
+          }
+          let sx = xx - mx * mx, sy = yy - my * my, sxy = xy - mx * my
+          let cs = (2 * sxy + c2) / (sx + sy + c2)
+          csSum += cs
+          ssimSum += (2 * mx * my + c1) / (mx * mx + my * my + c1) * cs
         }
       }
     }
