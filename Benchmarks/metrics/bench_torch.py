@@ -5,7 +5,8 @@ package the Swift metric equals (pytorch_msssim, pyiqa, lpips), on the same imag
 Full-reference metrics compare each image with the same distortion the Swift side uses (every
 sample quantised to steps of 16). Network metrics use random weights (pretrained=False,
 torchvision weights=None): speed does not depend on weight values, and nothing is downloaded.
-Each metric runs once on the first image as a warm-up, then once on every image.
+Each metric runs once on the first image as a warm-up, then once on every image; wall and process
+CPU time (all threads) are both reported.
 
     python Benchmarks/metrics/bench_torch.py --dataset ../shared/data/kodak --threads 1 \
         --metrics psnr,ssim,msssim,niqe --niqe-params ../shared/data/niqe/niqe_pris_params.json --json
@@ -114,11 +115,12 @@ def main():
             label, fn = table[metric]()
             with torch.inference_mode():
                 fn(images[0][1], images[0][2])
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
                 for _, ref, dist in images:
                     float(fn(ref, dist).mean())
-                seconds = time.perf_counter() - start
-            results[metric] = {"package": label, "images": len(images), "seconds": seconds, "images_per_s": len(images) / seconds}
+                seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+            results[metric] = {"package": label, "images": len(images), "seconds": seconds, "images_per_s": len(images) / seconds,
+                               "cpu_s": cpu, "images_per_cpu_s": len(images) / cpu}
         except Exception as error:  # report and go on with the other metrics
             results[metric] = {"error": f"{type(error).__name__}: {error}"}
     report = {"torch": torch.__version__, "threads": torch.get_num_threads(), "metrics": results}

@@ -14,13 +14,18 @@ public enum MetricsBench {
     public var images: Int
     public var seconds: Double?
     public var imagesPerSecond: Double?
+    /// Images per second of the process's CPU time (user + system): steadier than wall time on a loaded machine.
+    public var imagesPerCPUSecond: Double?
     /// Why the Swift side could not run (weights missing, not built yet).
     public var error: String?
     public var torchPackage: String?
     public var torchImagesPerSecond: Double?
+    public var torchImagesPerCPUSecond: Double?
     public var torchError: String?
     /// Swift images per second over PyTorch's: above 1 means Swift is faster.
     public var ratio: Double?
+    /// The same ratio in CPU time.
+    public var cpuRatio: Double?
   }
 
   public struct Report: Codable, Sendable {
@@ -47,12 +52,24 @@ public enum MetricsBench {
     return out
   }
 
-  /// Seconds to score every pair once, after one warm-up on the first.
-  public static func time(_ metric: any QualityMetric, pairs: [(Image, Image)]) throws -> Double {
+  /// Wall and CPU seconds to score every pair once, after one warm-up on the first.
+  public static func time(_ metric: any QualityMetric, pairs: [(Image, Image)]) throws -> (wall: Double, cpu: Double) {
     _ = try metric.evaluate(reference: pairs[0].0, distorted: pairs[0].1)
-    let start = DispatchTime.now().uptimeNanoseconds
+    let start = DispatchTime.now().uptimeNanoseconds, cpuStart = cpuSeconds()
     for (reference, distorted) in pairs { _ = try metric.evaluate(reference: reference, distorted: distorted) }
-    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, cpuSeconds() - cpuStart)
+  }
+
+  /// This process's user + system CPU time, all threads.
+  static func cpuSeconds() -> Double {
+    var usage = rusage()
+    #if canImport(Glibc)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    #endif
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
   }
 
   /// What the Python script reported: its torch version and, per metric id, package and speed or error.
@@ -60,6 +77,7 @@ public enum MetricsBench {
     public var version: String?
     public var package: [String: String] = [:]
     public var imagesPerSecond: [String: Double] = [:]
+    public var imagesPerCPUSecond: [String: Double] = [:]
     public var errors: [String: String] = [:]
   }
 
@@ -97,6 +115,7 @@ public enum MetricsBench {
     for (id, entry) in entries {
       if let error = entry["error"] as? String { result.errors[id] = error }
       if let speed = entry["images_per_s"] as? Double { result.imagesPerSecond[id] = speed }
+      if let speed = entry["images_per_cpu_s"] as? Double { result.imagesPerCPUSecond[id] = speed }
       if let package = entry["package"] as? String { result.package[id] = package }
     }
     return result
@@ -129,8 +148,9 @@ public enum MetricsBench {
         let metric = try make(id)
         entry.model = metric.modelID ?? "none"
         let seconds = try time(metric, pairs: pairs)
-        entry.seconds = seconds
-        entry.imagesPerSecond = Double(images.count) / seconds
+        entry.seconds = seconds.wall
+        entry.imagesPerSecond = Double(images.count) / seconds.wall
+        entry.imagesPerCPUSecond = Double(images.count) / seconds.cpu
       } catch {
         entry.error = String(describing: error)
       }
@@ -144,9 +164,17 @@ public enum MetricsBench {
       var e = entry
       e.torchPackage = torch.package[e.metric]
       e.torchImagesPerSecond = torch.imagesPerSecond[e.metric]
+      e.torchImagesPerCPUSecond = torch.imagesPerCPUSecond[e.metric]
       e.torchError = torch.errors[e.metric]
       if let swift = e.imagesPerSecond, let reference = e.torchImagesPerSecond, reference > 0 { e.ratio = swift / reference }
+      if let swift = e.imagesPerCPUSecond, let reference = e.torchImagesPerCPUSecond, reference > 0 { e.cpuRatio = swift / reference }
       return e
     }
   }
 }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -86,11 +86,13 @@ struct BenchMetrics: AsyncParsableCommand {
     func rate(_ v: Double?) -> String { v.map { String(format: "%.2f", $0) } ?? "-" }
     Console.out("\(report.images) images from \(report.dataset), \(report.threads) thread\(report.threads == 1 ? "" : "s")"
                 + (report.torchVersion.map { ", torch \($0)" } ?? ""))
-    Console.out(pad("metric", 11) + pad("swift img/s", 13) + pad("torch img/s", 13) + pad("ratio", 9) + "reference")
+    Console.out(pad("metric", 11) + pad("swift img/s", 13) + pad("torch img/s", 13) + pad("ratio", 8)
+                + pad("swift img/cpu-s", 17) + pad("torch img/cpu-s", 17) + pad("cpu ratio", 11) + "reference")
+    func ratio(_ v: Double?) -> String { v.map { String(format: "%.1fx", $0) } ?? "-" }
     for e in report.entries {
       let reference = e.torchPackage ?? e.torchError ?? "-"
-      Console.out(pad(e.label, 11) + pad(rate(e.imagesPerSecond), 13) + pad(rate(e.torchImagesPerSecond), 13)
-                  + pad(e.ratio.map { String(format: "%.1fx", $0) } ?? "-", 9) + reference)
+      Console.out(pad(e.label, 11) + pad(rate(e.imagesPerSecond), 13) + pad(rate(e.torchImagesPerSecond), 13) + pad(ratio(e.ratio), 8)
+                  + pad(rate(e.imagesPerCPUSecond), 17) + pad(rate(e.torchImagesPerCPUSecond), 17) + pad(ratio(e.cpuRatio), 11) + reference)
       if let error = e.error { Console.out("  swift: \(error)") }
     }
     Console.out("models: " + report.entries.map { "\($0.label) \($0.model)" }.joined(separator: "; "))
