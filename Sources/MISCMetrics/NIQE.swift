@@ -245,6 +245,8 @@ public enum NIQE {
       }
     }
     let diff = (0..<d).map { model.mean[$0] - mean[$0] }
+    // pyiqa's pinv refuses a non-finite matrix (a flat image); NaN lets the metric say why.
+    guard pooled.allSatisfy(\.isFinite), diff.allSatisfy(\.isFinite) else { return .nan }
     return SymmetricEigen(pooled, size: d).pseudoInverseQuadraticForm(diff).squareRoot()
   }
 }
