@@ -90,7 +90,18 @@ def builders(args):
             return torch.nn.functional.cosine_similarity(e[:1], e[1:])
         return "transformers CLIP ViT-B/16 (random weights)", score
 
-    return {"psnr": psnr, "ssim": ssim, "msssim": msssim, "niqe": niqe, "lpips": lpips_net("alex"),
+    def clipiqa():
+        import pyiqa
+        import pyiqa.archs.clipiqa_arch as arch
+        from pyiqa.archs.clip_model import CLIP
+        # OpenAI RN50's shapes with random weights, in place of pyiqa's download.
+        rn50 = CLIP(embed_dim=1024, image_resolution=224, vision_layers=(3, 4, 6, 3), vision_width=64, vision_patch_size=None,
+                    context_length=77, vocab_size=49408, transformer_width=512, transformer_heads=8, transformer_layers=12).eval()
+        arch.load = lambda backbone, device: rn50
+        m = arch.CLIPIQA(pretrained=False).eval()
+        return f"pyiqa {pyiqa.__version__} clipiqa RN50 (random weights)", lambda r, d: m(d)
+
+    return {"psnr": psnr, "clipiqa": clipiqa, "ssim": ssim, "msssim": msssim, "niqe": niqe, "lpips": lpips_net("alex"),
             "lpips-vgg": lpips_net("vgg"), "dists": dists, "clipsim": clipsim}
 
 
@@ -109,7 +120,7 @@ def main():
     results = {}
     for metric in args.metrics.split(","):
         if metric not in table:
-            results[metric] = {"error": f"no PyTorch reference wired for {metric} (pyiqa's would download weights)"}
+            results[metric] = {"error": f"no PyTorch reference wired for {metric}"}
             continue
         try:
             label, fn = table[metric]()
