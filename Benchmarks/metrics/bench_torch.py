@@ -35,6 +35,14 @@ def load(dataset, limit):
     return images
 
 
+def version(package):
+    from importlib.metadata import version as installed
+    try:
+        return installed(package)
+    except Exception:
+        return "?"
+
+
 def builders(args):
     """metric id -> (package label, function(ref, dist) -> score); ids as MISC's MetricID."""
     def psnr():
@@ -44,11 +52,11 @@ def builders(args):
 
     def ssim():
         import pytorch_msssim
-        return "pytorch_msssim ssim", lambda r, d: pytorch_msssim.ssim(r, d, data_range=1, size_average=True)
+        return f"pytorch_msssim {version('pytorch_msssim')} ssim", lambda r, d: pytorch_msssim.ssim(r, d, data_range=1, size_average=True)
 
     def msssim():
         import pytorch_msssim
-        return "pytorch_msssim ms_ssim", lambda r, d: pytorch_msssim.ms_ssim(r, d, data_range=1)
+        return f"pytorch_msssim {version('pytorch_msssim')} ms_ssim", lambda r, d: pytorch_msssim.ms_ssim(r, d, data_range=1)
 
     def niqe():
         import pyiqa
@@ -65,7 +73,7 @@ def builders(args):
         def build():
             import lpips
             m = lpips.LPIPS(net=net, pretrained=False, pnet_rand=True, verbose=False).eval()
-            return f"lpips {getattr(lpips, '__version__', '')} {net} (random weights)", lambda r, d: m(r * 2 - 1, d * 2 - 1)
+            return f"lpips {version('lpips')} {net} (random weights)", lambda r, d: m(r * 2 - 1, d * 2 - 1)
         return build
 
     def dists():
@@ -88,7 +96,7 @@ def builders(args):
             x = torch.nn.functional.interpolate(torch.cat([r, d]), size=(224, 224), mode="bicubic", antialias=True)
             e = m(pixel_values=x).image_embeds
             return torch.nn.functional.cosine_similarity(e[:1], e[1:])
-        return "transformers CLIP ViT-B/16 (random weights)", score
+        return f"transformers {version('transformers')} CLIP ViT-B/16 (random weights)", score
 
     def clipiqa():
         import pyiqa
