@@ -116,7 +116,8 @@ struct Score: AsyncParsableCommand {
         let needsReference = !metric.id.isNoReference
         record.scores[metric.id.rawValue] = try metric.evaluate(reference: needsReference ? reference : nil, distorted: distorted)
       } catch {
-        record.errors.append("\(metric.id.label): \(Console.describe(error))")
+        let message = Console.describe(error)
+        record.errors.append(message.hasPrefix(metric.id.label) ? message : "\(metric.id.label): \(message)")
       }
     }
     return record
