@@ -35,7 +35,7 @@ let package = Package(
     .target(name: "MISCBench", dependencies: ["MISC", "MISCImage", "MISCCoding", "MISCMetrics", "MISCNeural"], swiftSettings: optimizeAlways),
     .executableTarget(
       name: "MISCTool",
-      dependencies: ["MISC", "MISCBench", "MISCCoding", "MISCImage", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+      dependencies: ["MISC", "MISCBench", "MISCCoding", "MISCImage", "MISCMetrics", .product(name: "ArgumentParser", package: "swift-argument-parser")]
     ),
     /// Builds the text coder's static model from the caption corpus.
     .executableTarget(name: "MISCTrainText", dependencies: ["MISCCoding"], swiftSettings: optimizeAlways),
@@ -45,7 +45,7 @@ let package = Package(
     .testTarget(name: "MISCMetricsTests", dependencies: ["MISCMetrics", "MISCImage", "MISCNeural"], resources: [.copy("Fixtures")]),
     .testTarget(name: "MISCNeuralTests", dependencies: ["MISCNeural", "MISCImage"], resources: [.copy("Fixtures")]),
     .testTarget(name: "MISCTests", dependencies: ["MISC", "MISCCoding", "MISCImage", "MISCMetrics", "MISCNeural", .product(name: "FlyingFox", package: "FlyingFox")]),
-    .testTarget(name: "MISCBenchTests", dependencies: ["MISCBench", "MISCCoding", "MISCImage", "MISCNeural"]),
+    .testTarget(name: "MISCBenchTests", dependencies: ["MISCBench", "MISCCoding", "MISCImage", "MISCMetrics", "MISCNeural"]),
     .testTarget(name: "MISCToolTests", dependencies: ["MISCTool", "MISCCoding", "MISCImage"]),
   ]
 )

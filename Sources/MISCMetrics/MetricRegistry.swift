@@ -7,9 +7,9 @@ public enum MetricRegistry {
     switch id {
     case .psnr: PSNRMetric()
     // Weight-free metrics (SSIM, MS-SSIM, NIQE).
-    case .ssim: throw MetricError.notAvailable(id, "not built yet")
-    case .msssim: throw MetricError.notAvailable(id, "not built yet")
-    case .niqe: throw MetricError.notAvailable(id, "not built yet")
+    case .ssim: SSIMMetric()
+    case .msssim: MSSSIMMetric()
+    case .niqe: NIQEMetric(model: try NIQEModel.locate(models: models))
 
     // Network metrics: LPIPS and DISTS (AlexNet, VGG16).
     case .lpips: try LPIPS(network: .alex, models: models)
