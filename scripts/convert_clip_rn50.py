@@ -8,7 +8,7 @@ The source is OpenAI's TorchScript archive (what `clip.load("RN50")` and pyiqa d
 afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762) or a plain state dict of the same
 model (`torch.save(model.state_dict())`). Anything else is refused with the reason.
 
-The folder (docs/METRICS-clip.md):
+The folder (docs/METRICS.md):
   config.json        the architecture: `vision_config` (ModifiedResNet: layers, width, heads, image_size,
                      output_dim), `text_config` in Hugging Face's keys (CLIPConfiguration reads it),
                      `projection_dim`, `_name_or_path` (the model id reports print), the source's SHA-256.

@@ -19,7 +19,7 @@ known kind is refused (exit status 2) and nothing is written for it. DIR is the 
                                    DISTS_weights-f5e65c96.pth, whose VGG16 also fills DIR/vgg16 when absent)
   DIR/clip-rn50/                   OpenAI CLIP RN50 for CLIP-IQA (RN50.pt, a TorchScript archive): config.json,
                                    model.safetensors (dtypes kept), vocab.json, merges.txt; see
-                                   scripts/convert_clip_rn50.py and docs/METRICS-clip.md (--random writes RN50's
+                                   scripts/convert_clip_rn50.py and docs/METRICS.md (--random writes RN50's
                                    shapes in float32, model id "random RN50 (seed N)")
 
 `--random DIR` writes every folder with seeded random values of the right shapes, for benchmarks (speed
