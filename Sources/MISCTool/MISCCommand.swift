@@ -10,6 +10,6 @@ struct MISCCommand: AsyncParsableCommand {
       named items and a coarse map of each. The decoder regenerates the image from them.
       """,
     version: "0.1.0 (format v1)",
-    subcommands: [Encode.self, Decode.self, Inspect.self, Describe.self, Locate.self, Bench.self]
+    subcommands: [Encode.self, Decode.self, Inspect.self, Describe.self, Locate.self, Bench.self, Eval.self]
   )
 }
