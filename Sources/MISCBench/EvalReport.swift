@@ -53,7 +53,7 @@ public enum EvalReport {
     <h1>MISC evaluation</h1>
     <p class="note">\(escape(command ?? "misc eval")) · \(escape(ISO8601DateFormatter().string(from: Date())))<br>
     Metric models: \(escape(models.isEmpty ? "none (weight-free metrics only)" : models.joined(separator: "; ")))<br>
-    Codecs: \(escape(configuration.codecs.map { "\($0.id) (\(versions[$0.id] ?? "not run"))" }.joined(separator: "; ")))</p>
+    Codecs: \(escape(codecVersions(configuration.codecs, versions)))</p>
 
     """
     html += sections
@@ -120,6 +120,16 @@ public enum EvalReport {
       html += "</div>\n"
     }
     return html
+  }
+
+  /// "misc1, misc2: MISC format v1; …; webp, webp-down: cwebp 1.2.4": codecs sharing a version together.
+  static func codecVersions(_ codecs: [EvalCodec], _ versions: [String: String]) -> String {
+    var groups: [(version: String, ids: [String])] = []
+    for codec in codecs {
+      let version = versions[codec.id] ?? "not run"
+      if let i = groups.firstIndex(where: { $0.version == version }) { groups[i].ids.append(codec.id) } else { groups.append((version, [codec.id])) }
+    }
+    return groups.map { "\($0.ids.joined(separator: ", ")): \($0.version)" }.joined(separator: " · ")
   }
 
   /// An SVG file's markup for inline use (no XML prolog).

@@ -131,7 +131,6 @@ public struct EvalTable: Codable, Sendable {
 
   /// The Markdown table, with best in bold and second best in italics.
   public var markdown: String {
-    let names = columns.map(\.rawValue)
     let tableIII = columns.filter(Self.tableIII.contains), others = columns.filter { !Self.tableIII.contains($0) }
     var head = ["Codec", "Target bpp"] + tableIII.map(Self.header) + ["Avg↑", "bpp"] + others.map(Self.header) + ["Images"]
     if rows.contains(where: { $0.failed > 0 }) { head.append("Failed") }
@@ -154,11 +153,15 @@ public struct EvalTable: Codable, Sendable {
       cells.append("\(row.images)")
       if head.last == "Failed" { cells.append("\(row.failed)") }
       out += "| " + cells.joined(separator: " | ") + " |\n"
-      _ = names
     }
     out += "\n**Best**, _second best_. Avg: eq. 9/10 over \(averaged.map(\.label).joined(separator: ", ")), min–max scaled over these rows."
     if rows.contains(where: { $0.overTarget > 0 }) { out += " *: some images over the target (the codec's smallest setting)." }
     out += "\n"
+    if !failures.isEmpty {
+      out += "\nFailures (\(failures.count)):\n"
+      for failure in failures.prefix(20) { out += "- \(failure.image) · \(failure.codec) @\(Self.target(failure.rate)): \(failure.error)\n" }
+      if failures.count > 20 { out += "- … and \(failures.count - 20) more (table.json, records.jsonl)\n" }
+    }
     return out
   }
 

@@ -95,9 +95,12 @@ public struct Evaluation: Sendable {
   /// Checks everything that could fail for the whole run (metrics and their weights, tools,
   /// datasets) before any work, then runs the jobs not already recorded. Returns this run's
   /// records (stored and new), in job order.
-  public func run(progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws -> [EvalRecord] {
+  /// `metrics` are the run's metric objects when the caller built them already (to fail before
+  /// its own setup); otherwise the registry builds them here.
+  public func run(metrics built: [any QualityMetric]? = nil,
+                  progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws -> [EvalRecord] {
     let config = configuration
-    let metrics = try MetricRegistry.make(config.metrics, models: config.models)
+    let metrics = try built ?? MetricRegistry.make(config.metrics, models: config.models)
     let tools = Array(Set(config.codecs.flatMap(\.tools))).sorted()
     try ExternalTool.ensureInstalled(tools)
     var jobs: [Job] = []

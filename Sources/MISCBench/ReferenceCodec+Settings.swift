@@ -91,6 +91,6 @@ extension ReferenceCodec {
     let text = (try? ExternalTool.output(tool, arguments)) ?? ""
     let line = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
       .first { $0.range(of: #"\d+\.\d+"#, options: .regularExpression) != nil } ?? "unknown version"
-    return "\(tool) \(line)"
+    return line.hasPrefix(tool) ? line : "\(tool) \(line)"
   }
 }

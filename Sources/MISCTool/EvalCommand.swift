@@ -131,6 +131,13 @@ struct Eval: AsyncParsableCommand {
     configuration.models = MetricModels.resolve(directory: metricModels, clipModel: clip.directory)
     configuration.jobs = lmm.jobs
     configuration.fresh = fresh
+    // Every metric and its weights first, before the restorer, the LMM or any image.
+    let metricObjects: [any QualityMetric]
+    do {
+      metricObjects = try MetricRegistry.make(configuration.metrics, models: configuration.models)
+    } catch {
+      throw CLIError("--metrics: \(error)")
+    }
     let usesMISC = configuration.codecs.contains { if case .misc = $0 { true } else { false } }
     var setup = MISCSetup(semanticsDirectory: semantics)
     if usesMISC {
@@ -144,20 +151,15 @@ struct Eval: AsyncParsableCommand {
     }
     let terminal = isatty(STDERR_FILENO) != 0
     let evaluation = Evaluation(configuration: configuration, setup: setup)
-    let records: [EvalRecord]
-    do {
-      records = try await evaluation.run { progress in
-        guard progress.done > 0 || progress.total == 0 else { return }
-        let eta = progress.eta.map { " ETA " + Self.duration($0) } ?? ""
-        let line = "[\(progress.done)/\(progress.total)]\(eta) \(progress.last)"
-        if terminal {
-          Console.progress("eval " + line)
-        } else if progress.done == progress.total || progress.done % 50 == 0 {
-          Console.note("eval " + line)
-        }
+    let records = try await evaluation.run(metrics: metricObjects) { progress in
+      guard progress.done > 0 || progress.total == 0 else { return }
+      let eta = progress.eta.map { " ETA " + Self.duration($0) } ?? ""
+      let line = "[\(progress.done)/\(progress.total)]\(eta) \(progress.last)"
+      if terminal {
+        Console.progress("eval " + line)
+      } else if progress.done == progress.total || progress.done % 50 == 0 {
+        Console.note("eval " + line)
       }
-    } catch let error as MetricError {
-      throw CLIError("--metrics: \(error)")
     }
     if terminal { Console.progress(nil) }
     let written = try EvalReport.write(records, configuration: configuration, reportImages: reportImages,
