@@ -93,7 +93,7 @@ public enum EvalReport {
         .joined(separator: "<br>")
       html += "</p>\n"
     }
-    html += "<div class=\"plots\">" + plots.map { svgInline($0.svg) }.joined(separator: "\n") + "</div>\n"
+    html += "<div class=\"plots\">" + plots.map(\.svg).joined(separator: "\n") + "</div>\n"
     // Crops: the same square of the original and of each codec at each target.
     let images = records.map(\.image).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
     let shown = images.prefix(reportImages)
@@ -131,9 +131,6 @@ public enum EvalReport {
     }
     return groups.map { "\($0.ids.joined(separator: ", ")): \($0.version)" }.joined(separator: " · ")
   }
-
-  /// An SVG file's markup for inline use (no XML prolog).
-  static func svgInline(_ svg: String) -> String { svg }
 
   static func dataURI(_ path: String) -> String? {
     guard let data = FileManager.default.contents(atPath: path) else { return nil }
