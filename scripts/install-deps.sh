@@ -17,6 +17,7 @@ case "${1:-build}" in
     command -v avifenc >/dev/null || need+=(libavif-bin)
     command -v cjxl >/dev/null || need+=(libjxl-tools)
     command -v cjpeg >/dev/null || need+=(libjpeg-turbo-progs)
+    command -v heif-enc >/dev/null || need+=(libheif-examples)
     command -v brotli >/dev/null || need+=(brotli)
     command -v zstd >/dev/null || need+=(zstd)
     ;;

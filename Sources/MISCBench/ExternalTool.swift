@@ -12,6 +12,7 @@ public enum ExternalTool {
   public static let packages: [String: String] = [
     "cwebp": "webp", "dwebp": "webp", "avifenc": "libavif-bin", "avifdec": "libavif-bin",
     "cjxl": "libjxl-tools", "djxl": "libjxl-tools", "cjpeg": "libjpeg-turbo-progs", "djpeg": "libjpeg-turbo-progs",
+    "heif-enc": "libheif-examples", "heif-convert": "libheif-examples",
   ]
 
   /// The full path of `name` on `PATH`, or nil.
@@ -56,6 +57,32 @@ public enum ExternalTool {
     guard process.terminationStatus == 0 else {
       let message = String(decoding: errorData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
       throw BenchError("\(executable) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus): \(message)")
+    }
+  }
+
+  /// Runs `executable` and returns its standard output and standard error together, whatever
+  /// its exit status (for version banners, which some tools print on stderr or with `--help`).
+  public static func output(_ executable: String, _ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : (find(executable) ?? executable))
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    process.standardInput = FileHandle.nullDevice
+    do { try process.run() } catch { throw BenchError("cannot run \(executable): \(error)") }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
+  }
+
+  /// Runs a command line through `/bin/sh -c` (an external codec's template); throws with its
+  /// standard error if it fails.
+  public static func shell(_ command: String) throws {
+    do {
+      try run("/bin/sh", ["-c", command])
+    } catch let error as BenchError {
+      throw BenchError(error.description.replacingOccurrences(of: "/bin/sh -c ", with: ""))
     }
   }
 

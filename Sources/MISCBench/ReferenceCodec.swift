@@ -2,7 +2,8 @@ import Foundation
 import MISCImage
 import MISCMetrics
 
-/// The reference codecs of `misc bench thumbnails`, run through their command-line tools.
+/// The reference codecs of `misc bench thumbnails` and `misc eval`, run through their
+/// command-line tools.
 public enum ReferenceCodec: String, CaseIterable, Codable, Sendable {
   case webp
   /// The AVIF file as avifenc writes it.
@@ -11,6 +12,11 @@ public enum ReferenceCodec: String, CaseIterable, Codable, Sendable {
   case av1
   case jxl
   case jpeg
+  /// HEVC intra in a HEIF file (x265 through heif-enc): the nearest to the paper's VVC intra.
+  case heic
+
+  /// The codecs `misc bench thumbnails` sweeps by default (HEIC needs even sizes of 8 or more).
+  public static let thumbnailBenchCodecs: [ReferenceCodec] = [.webp, .avif, .av1, .jxl, .jpeg]
 
   public var label: String {
     switch self {
@@ -19,6 +25,7 @@ public enum ReferenceCodec: String, CaseIterable, Codable, Sendable {
     case .av1: "AV1 (bare payload)"
     case .jxl: "JPEG XL"
     case .jpeg: "JPEG"
+    case .heic: "HEIC (HEVC intra)"
     }
   }
 
@@ -29,6 +36,7 @@ public enum ReferenceCodec: String, CaseIterable, Codable, Sendable {
     case .avif, .av1: ["avifenc", "avifdec"]
     case .jxl: ["cjxl", "djxl"]
     case .jpeg: ["cjpeg"]  // decoded in-process by libturbojpeg
+    case .heic: ["heif-enc", "heif-convert"]
     }
   }
 
@@ -83,6 +91,15 @@ public enum ReferenceCodec: String, CaseIterable, Codable, Sendable {
       curves[.jpeg] = try stride(from: 5, through: 95, by: 5).map { q in
         try ExternalTool.run("cjpeg", ["-quality", "\(q)", "-optimize", "-outfile", encoded + ".jpg", ppm.path])
         return RDPoint(bytes: try fileSize(encoded + ".jpg"), psnr: try measure(encoded + ".jpg"), setting: "q\(q)")
+      }
+    }
+    if codecs.contains(.heic) {
+      let input = CodecInput(png: source, ppm: nil)
+      curves[.heic] = try stride(from: 0, to: ReferenceCodec.heic.ladder.count, by: 5).map { index in
+        let bitstream = encoded + ".heic"
+        try ReferenceCodec.heic.encode(input, setting: index, to: bitstream)
+        let psnr = PSNR.psnr(try ReferenceCodec.heic.decode(bitstream, scratch: decoded), image)
+        return RDPoint(bytes: try fileSize(bitstream), psnr: psnr, setting: ReferenceCodec.heic.ladder[index])
       }
     }
     return curves

@@ -88,7 +88,7 @@ public enum ThumbnailBench {
   /// Runs the bench. Reference curves found in `reusing` (an earlier report on the same dataset)
   /// for the same image, size and codec are taken from it instead of running that encoder again,
   /// so iterating on our codec costs only our own sweep.
-  public static func run(dataset: String, sizes: [Int], codecs: [ReferenceCodec] = ReferenceCodec.allCases,
+  public static func run(dataset: String, sizes: [Int], codecs: [ReferenceCodec] = ReferenceCodec.thumbnailBenchCodecs,
                          reusing previous: Report? = nil, log: (String) -> Void = { _ in }) throws -> Report {
     var stored: [String: [RDPoint]] = [:]
     for size in previous?.sizes ?? [] {

@@ -10,6 +10,6 @@ struct MISCCommand: AsyncParsableCommand {
       named items and a coarse map of each. The decoder regenerates the image from them.
       """,
     version: ToolVersion.text,
-    subcommands: [Encode.self, Decode.self, Inspect.self, Describe.self, Locate.self, Score.self, Bench.self]
+    subcommands: [Encode.self, Decode.self, Inspect.self, Describe.self, Locate.self, Score.self, Eval.self, Bench.self]
   )
 }

@@ -23,7 +23,7 @@ struct BenchThumbnails: AsyncParsableCommand {
   var sizes: String = "16,32,64"
 
   @Option(name: .long, help: "Comma-separated reference codecs: webp, avif, av1, jxl, jpeg.")
-  var codecs: String = ReferenceCodec.allCases.map(\.rawValue).joined(separator: ",")
+  var codecs: String = ReferenceCodec.thumbnailBenchCodecs.map(\.rawValue).joined(separator: ",")
 
   @Flag(name: .long, help: "Print the full report (per-image curves and BD-rates) as JSON to stdout.")
   var json = false
