@@ -57,7 +57,10 @@ struct Eval: AsyncParsableCommand {
   @OptionGroup(title: "Restorer (MISC's decode)")
   var restorerOptions: RestorerOptions
 
-  @OptionGroup(title: "LMM (describes images without semantics; --jobs also sets how many jobs run at once)")
+  @OptionGroup(title: "General")
+  var general: GeneralOptions
+
+  @OptionGroup(title: "LMM (describes images without semantics)")
   var lmm: LMMOptions
 
   @OptionGroup(title: "CLIP (locates the items that have no map; also ClipSIM's model)")
@@ -129,7 +132,8 @@ struct Eval: AsyncParsableCommand {
     configuration.bitsPerPixel = try parsedRates()
     configuration.metrics = try parsedMetrics()
     configuration.models = MetricModels.resolve(directory: metricModels, clipModel: clip.directory)
-    configuration.jobs = lmm.jobs
+    general.apply()
+    configuration.jobs = general.jobs
     configuration.fresh = fresh
     // Every metric and its weights first, before the restorer, the LMM or any image.
     let metricObjects: [any QualityMetric]
