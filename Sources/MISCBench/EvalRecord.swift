@@ -18,6 +18,9 @@ public struct EvalRecord: Codable, Sendable, Equatable {
   public var reachedTarget: Bool?
   /// Metric scores by `MetricID.rawValue`.
   public var metrics: [String: Double]
+  /// Why a metric could not score this decode (NIQE on a flat image), by `MetricID.rawValue`;
+  /// the record's other metrics stand. Nil when every metric scored.
+  public var metricErrors: [String: String]?
   /// The weights behind each network metric, by `MetricID.rawValue`.
   public var models: [String: String]
   public var encodeSeconds: Double?

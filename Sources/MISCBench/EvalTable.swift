@@ -51,7 +51,10 @@ public struct EvalTable: Codable, Sendable {
     let averaged = inTableIII.isEmpty ? columns : inTableIII
     self.columns = columns
     self.averaged = averaged
-    failures = mine.compactMap { r in r.error.map { Failure(image: r.image, codec: r.codec, rate: r.rate, error: $0) } }
+    failures = mine.flatMap { r in
+      (r.error.map { [Failure(image: r.image, codec: r.codec, rate: r.rate, error: $0)] } ?? [])
+        + (r.metricErrors ?? [:]).sorted { $0.key < $1.key }.map { Failure(image: r.image, codec: r.codec, rate: r.rate, error: $0.value) }
+    }
     var rows: [Row] = []
     for codec in codecs {
       let rates = Set(mine.filter { $0.codec == codec.id }.map(\.rate)).sorted()

@@ -185,7 +185,8 @@ public struct Evaluation: Sendable {
         do {
           record.metrics[metric.id.rawValue] = try metric.evaluate(reference: original, distorted: coded.image)
         } catch {
-          throw BenchError("\(metric.id.label): \(error)")
+          // One metric that cannot score this decode leaves the others standing.
+          record.metricErrors = (record.metricErrors ?? [:]).merging([metric.id.rawValue: "\(metric.id.label): \(error)"]) { $1 }
         }
         if let model = metric.modelID { record.models[metric.id.rawValue] = model }
       }

@@ -180,6 +180,15 @@ struct Eval: AsyncParsableCommand {
       }
       if failures.count > 20 { Console.note("  … and \(failures.count - 20) more (see records.jsonl)") }
     }
+    let unscored = records.filter { !($0.metricErrors ?? [:]).isEmpty }
+    if !unscored.isEmpty {
+      Console.note("\(unscored.count) of \(records.count) records lack a metric (their table cells stay empty):")
+      for record in unscored.prefix(20) {
+        let why = (record.metricErrors ?? [:]).sorted { $0.key < $1.key }.map(\.value).joined(separator: "; ")
+        Console.note("  \(record.dataset)/\(record.image) \(record.codec) @\(record.rate): \(why)")
+      }
+      if unscored.count > 20 { Console.note("  … and \(unscored.count - 20) more (see records.jsonl)") }
+    }
     Console.note("wrote \(written.report) and the tables and plots under \(out)/")
   }
 
