@@ -78,14 +78,14 @@ bench: build bench-deps
 ## The weight-free Table III on Kodak (docs/EVALUATION.md): MISC levels 1-3 with the bicubic
 ## decode (no LMM, no CLIP, no worker: thumbnails only) and every reference codec at full size and
 ## downscaled, at 0.02 and 0.05 bpp -> eval/kodak/report.html. A rerun resumes; EVAL_FLAGS=--fresh
-## starts over. The metrics are a variable: `make eval EVAL_METRICS=psnr` until MS-SSIM and NIQE land.
+## starts over. NIQE reads its pristine model from $(MISC_DATA)/niqe.
 EVAL_METRICS ?= psnr,msssim,niqe
 EVAL_BPP ?= 0.02,0.05
 EVAL_CODECS ?= misc1,misc2,misc3,jpeg,webp,avif,jxl,heic
 EVAL_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 EVAL_FLAGS ?=
 eval: build bench-deps
-	MISC_RESTORER_URL= MISC_LMM_MODEL= MISC_CLIP_MODEL= $(RELEASE)/misc eval --dataset kodak=$(KODAK) \
+	MISC_DATA=$(MISC_DATA) MISC_RESTORER_URL= MISC_LMM_MODEL= MISC_CLIP_MODEL= $(RELEASE)/misc eval --dataset kodak=$(KODAK) \
 	  --codec $(EVAL_CODECS) --bpp $(EVAL_BPP) --metrics $(EVAL_METRICS) --jobs $(EVAL_JOBS) --out eval/kodak $(EVAL_FLAGS)
 
 clean:
