@@ -40,3 +40,24 @@ def wavelet_color_fix(output: np.ndarray, condition: np.ndarray, levels: int = L
     out = output.astype(np.float64)
     fixed = (out - low_frequency(out, levels)) + low_frequency(condition.astype(np.float64), levels)
     return np.clip(fixed, 0.0, 1.0)
+
+
+def low_frequency_torch(x, levels: int = LEVELS):
+    """The same decomposition on a [B, C, H, W] tensor, in its dtype (DiffBIR computes it in float32)."""
+    import torch
+    import torch.nn.functional as F
+
+    taps = torch.tensor([0.25, 0.5, 0.25], dtype=x.dtype, device=x.device)
+    kernel = (taps[:, None] * taps[None, :])[None, None].repeat(x.shape[1], 1, 1, 1)
+    for level in range(levels):
+        d = 2 ** level
+        x = F.conv2d(F.pad(x, (d, d, d, d), mode="replicate"), kernel, groups=x.shape[1], dilation=d)
+    return x
+
+
+def wavelet_color_fix_torch(output, condition, levels: int = LEVELS):
+    """[B, C, H, W] tensors: `output`'s high frequencies over `condition`'s low ones, unclipped
+    (DiffBIR's `wavelet_reconstruction`)."""
+    if output.shape != condition.shape:
+        raise ValueError(f"colour fix needs equal shapes, got {tuple(output.shape)} and {tuple(condition.shape)}")
+    return output - low_frequency_torch(output, levels) + low_frequency_torch(condition, levels)

@@ -1,5 +1,14 @@
-"""The diffusion engine: loads a local diffusers Stable Diffusion folder (and optionally a
-ControlNet) and runs one restoration pass per request."""
+"""The engines behind the worker, and what they share.
+
+Every pipeline kind is an engine: `describe()` for the health check, `restore(request)` for one
+pass, `pipeline_kind` ("img2img", "controlnet" or "diffbir"). `Engine` here is the diffusers SD
+kind (img2img, or SD + a diffusers ControlNet); `diffbir.pipeline.DiffBIREngine` is DiffBIR v1.
+
+All kinds run a pass at a working size (`run_at_work_size`): the condition is resized so that its
+long side is `work_size` (1024 by default, as the MISC authors run DiffBIR), the pass runs there,
+and the result comes back to the condition's size by bicubic resampling, followed by the wavelet
+colour fix against the full-size condition, so that the low frequencies stay the condition's.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +24,46 @@ from PIL import Image
 from .colorfix import wavelet_color_fix
 
 DTYPES = ("float32", "float16", "bfloat16")
+
+
+DEFAULT_WORK_SIZE = 1024
+
+
+class UnsupportedRequest(ValueError):
+    """A valid request that this pipeline kind cannot serve (a 400)."""
+
+
+def working_size(width: int, height: int, work_size: int | None) -> tuple[int, int]:
+    """(width, height) with the long side `work_size`; unchanged when `work_size` is 0 or None."""
+    if not work_size:
+        return width, height
+    scale = work_size / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def run_at_work_size(image: Image.Image, work_size: int | None, one_pass, color_fix: bool) -> np.ndarray:
+    """`one_pass(uint8 [h, w, 3]) -> float [h, w, 3]` run at the working size; returns float [H, W, 3]
+    at `image`'s size (bicubic, then the colour fix against `image` when `color_fix`)."""
+    import torch
+    import torch.nn.functional as F
+
+    from .colorfix import wavelet_color_fix_torch
+
+    width, height = image.size
+    work_w, work_h = working_size(width, height, work_size)
+    work = image if (work_w, work_h) == (width, height) else image.resize((work_w, work_h), Image.BICUBIC)
+    out = one_pass(np.asarray(work.convert("RGB"), dtype=np.uint8))
+    if (work_w, work_h) == (width, height):
+        return out
+    with torch.inference_mode():
+        result = torch.from_numpy(np.ascontiguousarray(out, dtype=np.float32)).permute(2, 0, 1)[None]
+        result = F.interpolate(result, size=(height, width), mode="bicubic", align_corners=False,
+                               antialias=work_w > width)
+        if color_fix:
+            condition = torch.from_numpy(np.asarray(image.convert("RGB"))).permute(2, 0, 1)[None].float() / 255.0
+            result = wavelet_color_fix_torch(result, condition)
+            del condition
+        return result[0].permute(1, 2, 0).numpy()
 
 
 class ModelFolderError(Exception):
@@ -63,7 +112,8 @@ def check_folder(path: Path, marker: str, what: str) -> None:
 class Engine:
     """SD img2img, or SD + ControlNet conditioned on the image (txt2img at strength 1, img2img below)."""
 
-    def __init__(self, model: str, controlnet: str | None = None, device: str = "cpu", dtype: str = "float32"):
+    def __init__(self, model: str, controlnet: str | None = None, device: str = "cpu", dtype: str = "float32",
+                 work_size: int | None = DEFAULT_WORK_SIZE):
         import torch
         from diffusers import (ControlNetModel, StableDiffusionControlNetImg2ImgPipeline,
                                StableDiffusionControlNetPipeline, StableDiffusionImg2ImgPipeline)
@@ -77,6 +127,7 @@ class Engine:
             check_folder(self.controlnet_path, "config.json", "ControlNet")
         self.device = device
         self.dtype = dtype
+        self.work_size = work_size
         torch_dtype = getattr(torch, dtype)
         if device.startswith("cuda"):
             torch.backends.cudnn.benchmark = False
@@ -121,14 +172,28 @@ class Engine:
             "device": self.device,
             "dtype": self.dtype,
             "size_multiple": self.multiple,
+            "work_size": self.work_size or 0,
             "versions": {"misc_worker": __version__, "torch": torch.__version__, "diffusers": diffusers.__version__},
         }
 
     def restore(self, request: RestoreRequest) -> RestoreResult:
+        start = time.perf_counter()
+        padded_size = []
+
+        def one_pass(condition: np.ndarray) -> np.ndarray:
+            result, size = self._pass(condition, request)
+            padded_size.append(size)
+            return result
+
+        result = run_at_work_size(request.image, self.work_size, one_pass, request.color_fix)
+        pixels = np.clip(np.round(np.clip(result, 0.0, 1.0) * 255.0), 0, 255).astype(np.uint8)
+        return RestoreResult(pixels=pixels, pipeline=self.pipeline_kind, padded_size=padded_size[0],
+                             seconds=time.perf_counter() - start)
+
+    def _pass(self, condition: np.ndarray, request: RestoreRequest) -> tuple[np.ndarray, tuple[int, int]]:
+        """One pass on a uint8 [h, w, 3] condition: float [h, w, 3] in [0, 1], and the padded size."""
         import torch
 
-        start = time.perf_counter()
-        condition = np.asarray(request.image.convert("RGB"), dtype=np.uint8)
         height, width = condition.shape[:2]
         padded_h = math.ceil(height / self.multiple) * self.multiple
         padded_w = math.ceil(width / self.multiple) * self.multiple
@@ -153,7 +218,5 @@ class Engine:
         if not np.isfinite(result).all():
             raise RuntimeError(f"the pipeline produced NaN or infinite pixels ({self.dtype} on {self.device}; try --dtype float32)")
         if request.color_fix:
-            result = wavelet_color_fix(result, condition.astype(np.float32) / 255.0)
-        pixels = np.clip(np.round(result * 255.0), 0, 255).astype(np.uint8)
-        return RestoreResult(pixels=pixels, pipeline=self.pipeline_kind, padded_size=(padded_w, padded_h),
-                             seconds=time.perf_counter() - start)
+            result = wavelet_color_fix(result, condition.astype(np.float32) / 255.0).astype(np.float32)
+        return result, (padded_w, padded_h)
