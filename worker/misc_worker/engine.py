@@ -66,6 +66,17 @@ def run_at_work_size(image: Image.Image, work_size: int | None, one_pass, color_
         return result[0].permute(1, 2, 0).numpy()
 
 
+def to_uint8(pixels: np.ndarray) -> np.ndarray:
+    """Float [H, W, 3] in about [0, 1] -> uint8, rounded; in place where it can (12-megapixel answers)."""
+    pixels = np.asarray(pixels, dtype=np.float32)
+    if not pixels.flags.writeable:
+        pixels = pixels.copy()
+    np.clip(pixels, 0.0, 1.0, out=pixels)
+    pixels *= 255.0
+    np.round(pixels, out=pixels)
+    return pixels.astype(np.uint8)
+
+
 class ModelFolderError(Exception):
     """A model folder is missing or is not a diffusers folder."""
 
@@ -186,7 +197,7 @@ class Engine:
             return result
 
         result = run_at_work_size(request.image, self.work_size, one_pass, request.color_fix)
-        pixels = np.clip(np.round(np.clip(result, 0.0, 1.0) * 255.0), 0, 255).astype(np.uint8)
+        pixels = to_uint8(result)
         return RestoreResult(pixels=pixels, pipeline=self.pipeline_kind, padded_size=padded_size[0],
                              seconds=time.perf_counter() - start)
 

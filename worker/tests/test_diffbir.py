@@ -197,3 +197,24 @@ def test_full_size_result_keeps_the_condition_low_frequencies(diffbir_worker):
     assert out.shape == (176, 240, 3)
     error = np.abs(low_frequency(out) - low_frequency(image.astype(np.float64) / 255)).mean()
     assert error < 0.03, error
+
+
+def _peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="peak RSS is read from /proc")
+def test_a_twelve_megapixel_pass_stays_within_memory_bounds(diffbir_worker):
+    """4000x3000: the pass runs at the working size, the answer comes back at full size."""
+    image = sample_image(4000, 3000, seed=5)
+    start = time.perf_counter()
+    response = diffbir_worker.restore(**request_fields(image=png_base64(image), steps=2))
+    seconds = time.perf_counter() - start
+    assert response.status == 200, response.body[:300]
+    assert response.image().shape == (3000, 4000, 3)
+    peak = _peak_rss_mib(diffbir_worker.process.pid)
+    print(f"12 MP pass: {seconds:.1f} s, worker peak RSS {peak:.0f} MiB")
+    assert peak < 2048, f"peak RSS {peak:.0f} MiB"

@@ -24,7 +24,7 @@ import torch
 from PIL import Image
 
 from ..colorfix import wavelet_color_fix_torch
-from ..engine import DTYPES, RestoreRequest, RestoreResult, UnsupportedRequest, model_id, run_at_work_size
+from ..engine import DTYPES, RestoreRequest, RestoreResult, UnsupportedRequest, model_id, run_at_work_size, to_uint8
 from . import sampler
 from .convert import HeadSizes, assemble, build_control_ldm, read_state_dict
 
@@ -130,6 +130,6 @@ class DiffBIREngine:
         pixels = run_at_work_size(request.image, self.work_size, one_pass, request.color_fix)
         if not np.isfinite(pixels).all():
             raise RuntimeError(f"the pipeline produced NaN or infinite pixels ({self.dtype} on {self.device}; try --dtype float32)")
-        out = np.clip(np.round(np.clip(pixels, 0.0, 1.0) * 255.0), 0, 255).astype(np.uint8)
+        out = to_uint8(pixels)
         return RestoreResult(pixels=out, pipeline=self.pipeline_kind, padded_size=padded_size[0],
                              seconds=time.perf_counter() - start)
