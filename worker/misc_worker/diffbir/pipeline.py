@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from ..colorfix import wavelet_color_fix_torch
 from ..engine import DTYPES, RestoreRequest, RestoreResult, UnsupportedRequest, model_id, run_at_work_size, to_uint8
