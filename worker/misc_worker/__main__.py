@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokenizer", metavar="DIR",
                         help="with --diffbir: SD 2.1's CLIP tokenizer folder (vocab.json, merges.txt), e.g. "
                              "stabilityai/stable-diffusion-2-1-base's tokenizer/")
+    parser.add_argument("--allow-pickle", action="store_true",
+                        help="with --diffbir: read checkpoints that pickle more than tensors (only files you trust)")
     parser.add_argument("--work-size", type=int, default=DEFAULT_WORK_SIZE,
                         help=f"long side of the working resolution of a pass (default {DEFAULT_WORK_SIZE}; 0: the "
                              "condition's own size); results come back to the condition's size")
@@ -72,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--diffbir needs --tokenizer (DiffBIR's checkpoints hold no tokenizer)")
     elif not args.model:
         parser.error("give --model (diffusers SD folder) or --diffbir (DiffBIR checkpoint)")
-    elif args.sd or args.swinir or args.tokenizer:
-        parser.error("--sd, --swinir and --tokenizer go with --diffbir")
+    elif args.sd or args.swinir or args.tokenizer or args.allow_pickle:
+        parser.error("--sd, --swinir, --tokenizer and --allow-pickle go with --diffbir")
     if not (args.device == "cpu" or args.device == "cuda" or args.device.startswith("cuda:")):
         parser.error("--device must be cpu, cuda or cuda:N")
 
@@ -95,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
 
             try:
                 engine = DiffBIREngine(args.diffbir, args.sd, args.swinir, args.tokenizer, device=args.device,
-                                       dtype=args.dtype, work_size=args.work_size, heads=_heads(args.diffbir))
+                                       dtype=args.dtype, work_size=args.work_size, heads=_heads(args.diffbir),
+                                       allow_pickle=args.allow_pickle)
             except CheckpointError as error:
                 raise ModelFolderError(str(error)) from None
         else:

@@ -218,3 +218,16 @@ def test_a_twelve_megapixel_pass_stays_within_memory_bounds(diffbir_worker):
     peak = _peak_rss_mib(diffbir_worker.process.pid)
     print(f"12 MP pass: {seconds:.1f} s, worker peak RSS {peak:.0f} MiB")
     assert peak < 2048, f"peak RSS {peak:.0f} MiB"
+
+
+def test_half_precision_runs_the_same_pass(tiny_ckpt, reference):
+    """The dtype path of --dtype float16 on a GPU, checked on the CPU with bfloat16."""
+    from misc_worker.__main__ import _heads
+    from misc_worker.diffbir.pipeline import DiffBIREngine
+
+    engine = DiffBIREngine(str(tiny_ckpt), heads=_heads(str(tiny_ckpt)), dtype="bfloat16")
+    assert engine.model.unet.dtype == torch.bfloat16 and engine.model.swinir.conv_last.weight.dtype == torch.bfloat16
+    tokens = torch.from_numpy(reference["tokens"])
+    out = engine.sr_pipe(torch.from_numpy(reference["lq"]), tokens[:1], tokens[1:2], 4, 3.5, 1234, color_fix=True)
+    assert out.dtype == torch.float32 and torch.isfinite(out).all()
+    assert float((out.numpy() - reference["sample"]).__abs__().mean()) < 0.1

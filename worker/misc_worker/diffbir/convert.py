@@ -54,8 +54,9 @@ class HeadSizes:
     clip_head_width: int = 64      # OpenCLIP ViT-H-14 text tower: width 1024, 16 heads
 
 
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """A checkpoint's tensors: .safetensors, or a torch file (tensors only, never arbitrary pickles)."""
+def read_state_dict(path: str | Path, allow_pickle: bool = False) -> dict[str, torch.Tensor]:
+    """A checkpoint's tensors: .safetensors, or a torch file read with `weights_only=True` (tensors
+    and plain containers only). `allow_pickle` reads any pickle: only for files one trusts."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path} does not exist")
@@ -64,11 +65,14 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         return dict(load_file(str(path)))
     try:
         try:
-            data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            data = torch.load(path, map_location="cpu", weights_only=not allow_pickle, mmap=True)
         except RuntimeError:  # not a zip file: the legacy torch format cannot be memory-mapped
-            data = torch.load(path, map_location="cpu", weights_only=True)
+            data = torch.load(path, map_location="cpu", weights_only=not allow_pickle)
     except Exception as error:
-        raise CheckpointError(f"{path} is not a torch checkpoint of tensors: {type(error).__name__}: {error}") from None
+        hint = "" if allow_pickle else (" (if it is a trusted checkpoint that also pickles training objects, "
+                                        "start the worker with --allow-pickle)")
+        raise CheckpointError(f"{path} is not a torch checkpoint of tensors: {type(error).__name__}: "
+                              f"{str(error)[:300]}{hint}") from None
     for key in ("state_dict", "params_ema", "params", "model"):
         if isinstance(data, dict) and key in data and isinstance(data[key], dict):
             data = data[key]

@@ -35,14 +35,17 @@ class DiffBIREngine:
     pipeline_kind = "diffbir"
 
     def __init__(self, diffbir: str, sd: str | None = None, swinir: str | None = None, tokenizer: str | None = None,
-                 device: str = "cpu", dtype: str = "float32", work_size: int = 1024, heads: HeadSizes = HeadSizes()):
+                 device: str = "cpu", dtype: str = "float32", work_size: int = 1024, heads: HeadSizes = HeadSizes(),
+                 allow_pickle: bool = False):
         if dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}")
         self.paths = {"diffbir": Path(diffbir), "sd": Path(sd) if sd else None, "swinir": Path(swinir) if swinir else None}
         self.device, self.dtype, self.work_size = device, dtype, work_size
         self.multiple = PAD_MULTIPLE
-        full = assemble(read_state_dict(diffbir), read_state_dict(sd) if sd else None,
-                        read_state_dict(swinir) if swinir else None)
+        def read(path):
+            return read_state_dict(path, allow_pickle) if path else None
+
+        full = assemble(read(diffbir), read(sd), read(swinir))
         self.model = build_control_ldm(full, heads)
         del full
         self.model.to(device=device, dtype=getattr(torch, dtype))
@@ -103,7 +106,7 @@ class DiffBIREngine:
             "device": self.device,
             "dtype": self.dtype,
             "size_multiple": self.multiple,
-            "work_size": self.work_size,
+            "work_size": self.work_size or 0,
             "swinir": {"id": model_id(self.paths["swinir"]), "path": str(self.paths["swinir"].resolve())}
             if self.paths["swinir"] else None,
             "versions": {"misc_worker": __version__, "torch": torch.__version__, "diffusers": diffusers.__version__},
