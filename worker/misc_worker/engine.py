@@ -57,7 +57,7 @@ def run_at_work_size(image: Image.Image, work_size: int | None, one_pass, color_
         result = F.interpolate(result, size=(height, width), mode="bicubic", align_corners=False,
                                antialias=work_w > width)
         if color_fix:
-            condition = torch.from_numpy(np.asarray(image.convert("RGB"))).permute(2, 0, 1)[None].float() / 255.0
+            condition = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1)[None].float() / 255.0
             result = wavelet_color_fix_torch(result, condition)
             del condition
         return result[0].permute(1, 2, 0).numpy()
