@@ -231,3 +231,28 @@ def test_half_precision_runs_the_same_pass(tiny_ckpt, reference):
     out = engine.sr_pipe(torch.from_numpy(reference["lq"]), tokens[:1], tokens[1:2], 4, 3.5, 1234, color_fix=True)
     assert out.dtype == torch.float32 and torch.isfinite(out).all()
     assert float((out.numpy() - reference["sample"]).__abs__().mean()) < 0.1
+
+
+def test_the_real_v1_checkpoint_layout_converts_completely():
+    """Every tensor of DiffBIR v1's general_full_v1.ckpt (names and shapes from cldm.yaml, no
+    weights) goes into the worker's modules, in both file layouts, with SD 2.1-base's sizes."""
+    from misc_worker.diffbir import convert
+
+    shapes = json.loads(gzip.decompress((FIXTURES / "diffbir_v1_shapes.json.gz").read_bytes()))
+    with torch.device("meta"):
+        full = convert.assemble({k: torch.empty(s) for k, s in shapes.items()})
+        model = convert.build_control_ldm(full)
+        unet = model.unet.config
+        assert tuple(unet.block_out_channels) == (320, 640, 1280, 1280) and tuple(unet.attention_head_dim) == (5, 10, 20, 20)
+        assert unet.cross_attention_dim == 1024 and unet.use_linear_projection
+        assert model.controlnet.conv_in.in_channels == 8
+        assert len(model.controlnet.controlnet_down_blocks) + 1 == 13
+        text = model.text_encoder.config
+        assert (text.hidden_size, text.num_attention_heads, text.num_hidden_layers) == (1024, 16, 23)
+        assert model.swinir.config.embed_dim == 180 and model.swinir.config.depths == (6,) * 8
+        assert model.cond_vae is not model.vae
+        control = {k[len("control_model."):]: v for k, v in full.items() if k.startswith("control_model.")}
+        sd = {k: v for k, v in full.items() if k.startswith(("model.diffusion_model.", "first_stage_model.", "cond_stage_model."))}
+        swinir = {k[len("preprocess_model."):]: v for k, v in full.items() if k.startswith("preprocess_model.")}
+        split = convert.build_control_ldm(convert.assemble(control, sd, swinir))
+        assert split.cond_vae is split.vae
