@@ -71,7 +71,15 @@ struct Decode: AsyncParsableCommand {
     }
     let restorer = try await restorerOptions.restorer()
     let diffusion = !(restorer is BicubicRestorer)
-    let decoder = MISCDecoder(restorer: restorer, schedule: scheduleOptions.schedule, maxPixels: maxPixels)
+    var schedule = scheduleOptions.schedule
+    if scheduleOptions.strength == nil, let worker = restorer as? DiffusionServerRestorer {
+      schedule.strength = worker.defaultStrength  // 0.5 for img2img, 1.0 for diffbir and controlnet
+      for (flag, steps) in [("--item-steps", schedule.itemSteps), ("--final-steps", schedule.finalSteps)]
+      where Double(steps) * schedule.strength < 1 {
+        throw CLIError("\(flag) x the worker's default strength \(schedule.strength) is under 1 step; raise \(flag) or set --strength")
+      }
+    }
+    let decoder = MISCDecoder(restorer: restorer, schedule: schedule, maxPixels: maxPixels)
     Console.note("note: restorer: \(decoder.restorer.name)")
     let bounded = limits.apply(to: decoder)
     let several = inputs.count > 1
@@ -225,8 +233,8 @@ struct ScheduleOptions: ParsableArguments {
   @Option(name: .customLong("negative-prompt"), help: "Negative prompt of the final pass.")
   var negativePrompt = DecodeSchedule().finalNegativePrompt
 
-  @Option(help: "How far each pass starts from its condition, in (0, 1]: 1 starts from noise.")
-  var strength = DecodeSchedule().strength
+  @Option(help: "How far each pass starts from its condition, in (0, 1]: 1 starts from noise. Default: the worker's kind (img2img 0.5, diffbir and controlnet 1).")
+  var strength: Double?
 
   @Flag(name: .customLong("no-color-fix"), help: "Skip the wavelet colour fix of the final pass.")
   var noColorFix = false
@@ -241,6 +249,7 @@ struct ScheduleOptions: ParsableArguments {
     for (flag, scale) in [("--item-guidance", itemGuidance), ("--final-guidance", finalGuidance)] where !(scale >= 0 && scale <= 100) {
       throw ValidationError("\(flag) must be within 0...100 (got \(scale))")
     }
+    let strength = self.strength ?? DecodeSchedule().strength
     if !(strength > 0 && strength <= 1) { throw ValidationError("--strength must be within (0, 1] (got \(strength))") }
     // A pass starting part-way runs steps x strength steps: at least one.
     for (flag, steps) in [("--item-steps", itemSteps), ("--final-steps", finalSteps)] where Double(steps) * strength < 1 {
@@ -258,7 +267,7 @@ struct ScheduleOptions: ParsableArguments {
     schedule.finalGuidanceScale = finalGuidance
     schedule.aestheticWords = aestheticWords
     schedule.finalNegativePrompt = negativePrompt
-    schedule.strength = strength
+    schedule.strength = strength ?? DecodeSchedule().strength
     schedule.colorFix = !noColorFix
     schedule.featherCells = feather
     return schedule

@@ -118,6 +118,25 @@ import Testing
     #expect(fake.requests.map(\.method) == ["GET"])
   }
 
+  @Test(arguments: [("img2img", nil as String?, 0.5, ", img2img"), ("controlnet", "tile", 1.0, " + ControlNet tile"),
+                     ("diffbir", "general_full_v1.ckpt", 1.0, "")])
+  func theDefaultStrengthFollowsThePipelineKind(kind: String, controlnet: String?, strength: Double, label: String) async throws {
+    let fake = try await FakeDiffusionWorker { _, request in
+      request.path == "/v1/health" ? FakeDiffusionWorker.health(controlnet: controlnet, pipeline: kind) : FakeDiffusionWorker.error(404, "no")
+    }
+    defer { Task { await fake.stop() } }
+    let restorer = try await DiffusionServerRestorer.connect(to: fake.url)
+    #expect(restorer.health?.pipeline == kind)
+    #expect(restorer.defaultStrength == strength)
+    let model = kind == "diffbir" ? "DiffBIR general_full_v1.ckpt" : "stabilityai/stable-diffusion-2-1-base" + label
+    #expect(restorer.name == "diffusion worker at \(fake.url.absoluteString) (\(model); cuda, float16)")
+  }
+
+  @Test func aWorkerNotYetAskedGetsFullStrength() {
+    #expect(DiffusionServerRestorer(url: URL(string: "http://127.0.0.1:1")!).defaultStrength == 1.0)
+    #expect(DiffusionServerRestorer.Health.defaultStrength(pipeline: "some-future-kind") == 1.0)
+  }
+
   @Test func answersThatBreakTheProtocolAreClearErrors() async throws {
     let fake = try await FakeDiffusionWorker { _, request in
       if request.path == "/v1/health" {

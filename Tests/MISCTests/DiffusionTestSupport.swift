@@ -16,8 +16,10 @@ final class FakeDiffusionWorker: FakeHTTPServer, @unchecked Sendable {
     HTTPResponse(statusCode: .ok, headers: [.contentType: "image/png"], body: Data(try ImageIO.encodePNG(image)))
   }
 
-  static func health(model: String = "stabilityai/stable-diffusion-2-1-base", controlnet: String? = "tile") -> HTTPResponse {
-    var body: [String: Any] = ["status": "ok", "model": ["id": model, "path": "/models/sd"], "pipeline": controlnet == nil ? "img2img" : "controlnet",
+  static func health(model: String = "stabilityai/stable-diffusion-2-1-base", controlnet: String? = "tile",
+                     pipeline: String? = nil) -> HTTPResponse {
+    var body: [String: Any] = ["status": "ok", "model": ["id": model, "path": "/models/sd"],
+                               "pipeline": pipeline ?? (controlnet == nil ? "img2img" : "controlnet"),
                                "device": "cuda", "dtype": "float16", "requests": 0]
     body["controlnet"] = controlnet.map { ["id": $0, "path": "/models/cn"] } ?? NSNull()
     return json(200, body)

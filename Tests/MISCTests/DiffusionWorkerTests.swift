@@ -43,7 +43,7 @@ struct DiffusionWorkerTests {
     try WorkerProcess.run(python, ["-m", "misc_worker.tiny", directory.path], root: Self.workerRoot, log: directory.appendingPathComponent("tiny.log"))
     let worker = try WorkerProcess.start(python, [
       "-m", "misc_worker", "--model", directory.appendingPathComponent("model").path,
-      "--controlnet", directory.appendingPathComponent("controlnet").path, "--port", "0", "--threads", "1",
+      "--controlnet", directory.appendingPathComponent("controlnet").path, "--port", "0", "--threads", "1", "--work-size", "0",
     ], root: Self.workerRoot, log: directory.appendingPathComponent("worker.log"))
     defer { worker.stop() }
 

@@ -40,3 +40,41 @@ def wavelet_color_fix(output: np.ndarray, condition: np.ndarray, levels: int = L
     out = output.astype(np.float64)
     fixed = (out - low_frequency(out, levels)) + low_frequency(condition.astype(np.float64), levels)
     return np.clip(fixed, 0.0, 1.0)
+
+
+def _blur_torch(x, dilation: int):
+    """[..., H, W]: one separable binomial blur, taps `dilation` apart, edges replicated (the 3x3
+    kernel [1, 2, 1] x [1, 2, 1] / 16 that DiffBIR convolves with, as two 1-D passes)."""
+    import torch.nn.functional as F
+
+    d = dilation
+    shape = x.shape
+    x = x.reshape(-1, 1, *shape[-2:])
+    p = F.pad(x, (0, 0, d, d), mode="replicate")
+    x = (p[..., : -2 * d, :] + p[..., 2 * d :, :]).mul_(0.25).add_(x, alpha=0.5)
+    p = F.pad(x, (d, d, 0, 0), mode="replicate")
+    x = (p[..., : -2 * d] + p[..., 2 * d :]).mul_(0.25).add_(x, alpha=0.5)
+    return x.reshape(shape)
+
+
+def low_frequency_torch(x, levels: int = LEVELS):
+    """The same decomposition on a [B, C, H, W] tensor, in its dtype (DiffBIR computes it in float32)."""
+    for level in range(levels):
+        x = _blur_torch(x, 2 ** level)
+    return x
+
+
+def wavelet_color_fix_torch(output, condition, levels: int = LEVELS):
+    """[B, C, H, W] tensors: `output`'s high frequencies over `condition`'s low ones, unclipped
+    (DiffBIR's `wavelet_reconstruction`). The decomposition is linear, so this is computed as
+    output + low(condition - output): one decomposition instead of two. One channel at a time,
+    to bound the memory of full-size (12-megapixel) fixes."""
+    import torch
+
+    if output.shape != condition.shape:
+        raise ValueError(f"colour fix needs equal shapes, got {tuple(output.shape)} and {tuple(condition.shape)}")
+    fixed = torch.empty_like(output)
+    for c in range(output.shape[1]):
+        out = output[:, c : c + 1]
+        fixed[:, c : c + 1] = out + low_frequency_torch(condition[:, c : c + 1] - out, levels)
+    return fixed

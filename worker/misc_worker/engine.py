@@ -1,20 +1,77 @@
-"""The diffusion engine: loads a local diffusers Stable Diffusion folder (and optionally a
-ControlNet) and runs one restoration pass per request."""
+"""The engines behind the worker, and what they share.
+
+Every pipeline kind is an engine (`RestoreEngine`): `describe()` for the health check,
+`restore(request)` for one pass, `pipeline_kind`. One module a kind:
+- `img2img.py`: SD img2img from the condition (`sd.py` holds what it shares with controlnet);
+- `controlnet.py`: SD + a diffusers ControlNet conditioned on the image;
+- `diffbir/`: DiffBIR v1 (SwinIR + IRControlNet), with its checkpoint converter beside it.
+
+All kinds run a pass at a working size (`run_at_work_size`): the condition is resized so that its
+long side is `work_size` (1024 by default, as the MISC authors run DiffBIR), the pass runs there,
+and the result comes back to the condition's size by bicubic resampling, followed by the wavelet
+colour fix against the full-size condition, so that the low frequencies stay the condition's.
+"""
 
 from __future__ import annotations
 
-import math
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
 
-from .colorfix import wavelet_color_fix
-
 DTYPES = ("float32", "float16", "bfloat16")
+DEFAULT_WORK_SIZE = 1024
+
+
+class UnsupportedRequest(ValueError):
+    """A valid request that this pipeline kind cannot serve (a 400)."""
+
+
+def working_size(width: int, height: int, work_size: int | None) -> tuple[int, int]:
+    """(width, height) with the long side `work_size`; unchanged when `work_size` is 0 or None."""
+    if not work_size:
+        return width, height
+    scale = work_size / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def run_at_work_size(image: Image.Image, work_size: int | None, one_pass, color_fix: bool) -> np.ndarray:
+    """`one_pass(uint8 [h, w, 3]) -> float [h, w, 3]` run at the working size; returns float [H, W, 3]
+    at `image`'s size (bicubic, then the colour fix against `image` when `color_fix`)."""
+    import torch
+    import torch.nn.functional as F
+
+    from .colorfix import wavelet_color_fix_torch
+
+    width, height = image.size
+    work_w, work_h = working_size(width, height, work_size)
+    work = image if (work_w, work_h) == (width, height) else image.resize((work_w, work_h), Image.BICUBIC)
+    out = one_pass(np.asarray(work.convert("RGB"), dtype=np.uint8))
+    if (work_w, work_h) == (width, height):
+        return out
+    with torch.inference_mode():
+        result = torch.from_numpy(np.ascontiguousarray(out, dtype=np.float32)).permute(2, 0, 1)[None]
+        result = F.interpolate(result, size=(height, width), mode="bicubic", align_corners=False,
+                               antialias=work_w > width)
+        if color_fix:
+            condition = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1)[None].float() / 255.0
+            result = wavelet_color_fix_torch(result, condition)
+            del condition
+        return result[0].permute(1, 2, 0).numpy()
+
+
+def to_uint8(pixels: np.ndarray) -> np.ndarray:
+    """Float [H, W, 3] in about [0, 1] -> uint8, rounded; in place where it can (12-megapixel answers)."""
+    pixels = np.asarray(pixels, dtype=np.float32)
+    if not pixels.flags.writeable:
+        pixels = pixels.copy()
+    np.clip(pixels, 0.0, 1.0, out=pixels)
+    pixels *= 255.0
+    np.round(pixels, out=pixels)
+    return pixels.astype(np.uint8)
 
 
 class ModelFolderError(Exception):
@@ -60,100 +117,20 @@ def check_folder(path: Path, marker: str, what: str) -> None:
         raise ModelFolderError(f"{what} folder {path} has no {marker}; it must be a diffusers folder (save_pretrained layout)")
 
 
-class Engine:
-    """SD img2img, or SD + ControlNet conditioned on the image (txt2img at strength 1, img2img below)."""
+class RestoreEngine(Protocol):
+    """What every pipeline kind provides (img2img.py, controlnet.py, diffbir/pipeline.py)."""
 
-    def __init__(self, model: str, controlnet: str | None = None, device: str = "cpu", dtype: str = "float32"):
-        import torch
-        from diffusers import (ControlNetModel, StableDiffusionControlNetImg2ImgPipeline,
-                               StableDiffusionControlNetPipeline, StableDiffusionImg2ImgPipeline)
+    pipeline_kind: str
 
-        if dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {', '.join(DTYPES)}")
-        self.model_path = Path(model)
-        self.controlnet_path = Path(controlnet) if controlnet else None
-        check_folder(self.model_path, "model_index.json", "model")
-        if self.controlnet_path:
-            check_folder(self.controlnet_path, "config.json", "ControlNet")
-        self.device = device
-        self.dtype = dtype
-        torch_dtype = getattr(torch, dtype)
-        if device.startswith("cuda"):
-            torch.backends.cudnn.benchmark = False
-            torch.backends.cudnn.deterministic = True
+    def describe(self) -> dict: ...
+    def restore(self, request: RestoreRequest) -> RestoreResult: ...
 
-        base = StableDiffusionImg2ImgPipeline.from_pretrained(
-            self.model_path, dtype=torch_dtype, local_files_only=True,
-            safety_checker=None, feature_extractor=None, requires_safety_checker=False)
-        base.to(device)
-        base.set_progress_bar_config(disable=True)
-        self.img2img = base
-        self.controlnet = None
-        if self.controlnet_path:
-            self.controlnet = ControlNetModel.from_pretrained(self.controlnet_path, dtype=torch_dtype, local_files_only=True)
-            self.controlnet.to(device)
-            self.txt2img_control = StableDiffusionControlNetPipeline.from_pipe(base, controlnet=self.controlnet)
-            self.img2img_control = StableDiffusionControlNetImg2ImgPipeline.from_pipe(base, controlnet=self.controlnet)
-            for pipe in (self.txt2img_control, self.img2img_control):
-                pipe.set_progress_bar_config(disable=True)
-        # Sizes must be multiples of the VAE's factor times the UNet's downsampling (64 for SD).
-        vae_factor = 2 ** (len(base.vae.config.block_out_channels) - 1)
-        unet_factor = 2 ** (len(base.unet.config.block_out_channels) - 1)
-        self.multiple = vae_factor * unet_factor
-        self.scheduler = type(base.scheduler).__name__
 
-    @property
-    def pipeline_kind(self) -> str:
-        return "controlnet" if self.controlnet is not None else "img2img"
-
-    def describe(self) -> dict:
-        import diffusers
-        import torch
-
-        from . import __version__
-
-        return {
-            "model": {"id": model_id(self.model_path), "path": str(self.model_path.resolve())},
-            "controlnet": {"id": model_id(self.controlnet_path), "path": str(self.controlnet_path.resolve())}
-            if self.controlnet_path else None,
-            "pipeline": self.pipeline_kind,
-            "scheduler": self.scheduler,
-            "device": self.device,
-            "dtype": self.dtype,
-            "size_multiple": self.multiple,
-            "versions": {"misc_worker": __version__, "torch": torch.__version__, "diffusers": diffusers.__version__},
-        }
-
-    def restore(self, request: RestoreRequest) -> RestoreResult:
-        import torch
-
-        start = time.perf_counter()
-        condition = np.asarray(request.image.convert("RGB"), dtype=np.uint8)
-        height, width = condition.shape[:2]
-        padded_h = math.ceil(height / self.multiple) * self.multiple
-        padded_w = math.ceil(width / self.multiple) * self.multiple
-        padded = np.pad(condition, ((0, padded_h - height), (0, padded_w - width), (0, 0)), mode="symmetric")
-        padded_image = Image.fromarray(padded)
-
-        generator = torch.Generator(device=self.device).manual_seed(request.seed)
-        common = dict(prompt=request.prompt, negative_prompt=request.negative_prompt,
-                      num_inference_steps=request.steps, guidance_scale=request.guidance_scale,
-                      generator=generator, output_type="np")
-        with torch.inference_mode():
-            if self.controlnet is None:
-                out = self.img2img(image=padded_image, strength=request.strength, **common)
-            elif request.strength >= 1.0:
-                out = self.txt2img_control(image=padded_image, height=padded_h, width=padded_w,
-                                           controlnet_conditioning_scale=1.0, **common)
-            else:
-                out = self.img2img_control(image=padded_image, control_image=padded_image, height=padded_h,
-                                           width=padded_w, strength=request.strength,
-                                           controlnet_conditioning_scale=1.0, **common)
-        result = np.asarray(out.images[0], dtype=np.float32)[:height, :width, :]
-        if not np.isfinite(result).all():
-            raise RuntimeError(f"the pipeline produced NaN or infinite pixels ({self.dtype} on {self.device}; try --dtype float32)")
-        if request.color_fix:
-            result = wavelet_color_fix(result, condition.astype(np.float32) / 255.0)
-        pixels = np.clip(np.round(result * 255.0), 0, 255).astype(np.uint8)
-        return RestoreResult(pixels=pixels, pipeline=self.pipeline_kind, padded_size=(padded_w, padded_h),
-                             seconds=time.perf_counter() - start)
+def Engine(model: str, controlnet: str | None = None, device: str = "cpu", dtype: str = "float32",
+           work_size: int | None = DEFAULT_WORK_SIZE) -> RestoreEngine:
+    """The diffusers SD kinds: img2img, or SD + a diffusers ControlNet when `controlnet` is given."""
+    if controlnet:
+        from .controlnet import ControlNetEngine
+        return ControlNetEngine(model, controlnet, device=device, dtype=dtype, work_size=work_size)
+    from .img2img import Img2ImgEngine
+    return Img2ImgEngine(model, device=device, dtype=dtype, work_size=work_size)

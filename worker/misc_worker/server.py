@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image
 
-from .engine import RestoreRequest, RestoreResult
+from .engine import RestoreRequest, RestoreResult, UnsupportedRequest
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_STEPS = 1000
@@ -258,6 +258,9 @@ class Handler(BaseHTTPRequestHandler):
                 waited = time.perf_counter() - queued
                 result = self.server.engine.restore(request)
             png = encode_png(result.pixels)
+        except UnsupportedRequest as error:
+            self.server.note(f"restore #{request_id}: rejected: {error}")
+            return self._error(400, str(error), "invalid_request")
         except Exception as error:
             self.server.note(f"restore #{request_id}: failed:\n{traceback.format_exc()}")
             return self._error(500, f"the pass failed: {type(error).__name__}: {error}", "internal")

@@ -114,7 +114,8 @@ def tiny_model(tmp_path_factory) -> tuple[Path, Path]:
 @pytest.fixture(scope="session")
 def controlnet_worker(tiny_model):
     model, controlnet = tiny_model
-    worker = Worker(["--model", str(model), "--controlnet", str(controlnet), "--max-pixels", "8192", "--threads", "1"])
+    worker = Worker(["--model", str(model), "--controlnet", str(controlnet), "--max-pixels", "8192", "--threads", "1",
+                     "--work-size", "0"])
     yield worker
     worker.stop()
 
@@ -122,6 +123,7 @@ def controlnet_worker(tiny_model):
 @pytest.fixture(scope="session")
 def img2img_worker(tiny_model):
     model, _ = tiny_model
-    worker = Worker(["--model", str(model), "--threads", "1"])
+    # A working size above the test images: passes run upscaled, then come back to the request size.
+    worker = Worker(["--model", str(model), "--threads", "1", "--work-size", "96"])
     yield worker
     worker.stop()

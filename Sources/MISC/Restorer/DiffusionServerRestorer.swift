@@ -34,12 +34,21 @@ public struct DiffusionServerRestorer: Restorer {
     public var status: String
     public var model: Component
     public var controlnet: Component?
-    /// "controlnet" or "img2img".
+    /// "diffbir", "controlnet" or "img2img".
     public var pipeline: String
     public var device: String
     public var dtype: String
     /// Restore requests received since the worker started.
     public var requests: Int?
+
+    /// The strength a decode uses unless the user sets one: DiffBIR and ControlNet passes start
+    /// from noise (1.0) and see the condition through their ControlNet; img2img passes start
+    /// from the noised condition at 0.5, since from noise they would keep nothing of it.
+    public var defaultStrength: Double { Self.defaultStrength(pipeline: pipeline) }
+
+    public static func defaultStrength(pipeline: String) -> Double {
+      pipeline == "img2img" ? 0.5 : 1.0
+    }
   }
 
   /// The worker's base URL, e.g. http://127.0.0.1:7860.
@@ -54,9 +63,14 @@ public struct DiffusionServerRestorer: Restorer {
 
   public var name: String {
     guard let health else { return "diffusion worker at \(baseURL.absoluteString)" }
-    let model = health.model.id + (health.controlnet.map { " + ControlNet \($0.id)" } ?? ", img2img")
+    let model = health.pipeline == "diffbir"
+      ? "DiffBIR \(health.controlnet?.id ?? health.model.id)"
+      : health.model.id + (health.controlnet.map { " + ControlNet \($0.id)" } ?? ", img2img")
     return "diffusion worker at \(baseURL.absoluteString) (\(model); \(health.device), \(health.dtype))"
   }
+
+  /// The strength for a worker of this pipeline kind (1.0 when its kind is not known yet).
+  public var defaultStrength: Double { health?.defaultStrength ?? 1.0 }
 
   /// A client of the worker at `url`; no request is made until the first pass.
   public init(url: URL, configuration: Configuration = Configuration(), health: Health? = nil) {
