@@ -85,8 +85,8 @@ public enum EvalReport {
     }
     html += "</table>\n<p class=\"note\"><b>Best</b>, <u>second best</u>. Avg: the paper's eq. 9/10 over "
     html += escape(table.averaged.map(\.label).joined(separator: ", "))
-    html += ", each column min–max scaled to [−1, 1] over these rows. bpp: the mean real file rate; * some images over the target "
-    html += "(the codec's smallest setting). ↓: the downscaled mode (1/2, 1/4 or 1/8 size, bicubic up, best PSNR per image).</p>\n"
+    html += ", each column min–max scaled to [−1, 1] over the rows at the rate. bpp: the mean real file rate; * some images over the target "
+    html += "(the codec's smallest setting): such rows are shown but neither ranked nor averaged. ↓: the downscaled mode (1/2, 1/4 or 1/8 size, bicubic up, best PSNR per image).</p>\n"
     if !table.failures.isEmpty {
       html += "<p class=\"fail\">Failures (\(table.failures.count)):<br>"
       html += table.failures.prefix(50).map { "\(escape($0.image)) · \(escape($0.codec)) @\(EvalTable.target($0.rate)): \(escape($0.error))" }

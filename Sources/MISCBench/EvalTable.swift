@@ -47,8 +47,8 @@ public struct EvalTable: Codable, Sendable {
     self.dataset = dataset
     let mine = records.filter { $0.dataset == dataset }
     let columns = Self.tableIII.filter(metrics.contains) + metrics.filter { !Self.tableIII.contains($0) }.sorted()
-    let inTableIII = columns.filter(Self.tableIII.contains)
-    let averaged = inTableIII.isEmpty ? columns : inTableIII
+    // The paper's Avg sums its four metrics; a run without all four averages every metric it has.
+    let averaged = Self.tableIII.allSatisfy(metrics.contains) ? Self.tableIII : columns
     self.columns = columns
     self.averaged = averaged
     failures = mine.flatMap { r in
@@ -73,12 +73,15 @@ public struct EvalTable: Codable, Sendable {
                         metrics: means, average: nil, rank: [:]))
       }
     }
-    let averages = Self.normalisedAverage(rows.map { row in averaged.map { row.metrics[$0.rawValue] } },
+    // A row whose codec could not reach the target on some image is shown, but it is not at the
+    // rate the table compares: it is neither ranked nor part of the normalised average's scaling.
+    let atRate = rows.map { $0.overTarget == 0 }
+    let averages = Self.normalisedAverage(rows.indices.map { i in averaged.map { atRate[i] ? rows[i].metrics[$0.rawValue] : nil } },
                                           higherIsBetter: averaged.map(\.higherIsBetter))
     for i in rows.indices { rows[i].average = averages[i] }
     // Best and second best of each column.
     for metric in columns {
-      let ranks = Self.ranks(rows.map { $0.metrics[metric.rawValue] }, higherIsBetter: metric.higherIsBetter)
+      let ranks = Self.ranks(rows.indices.map { atRate[$0] ? rows[$0].metrics[metric.rawValue] : nil }, higherIsBetter: metric.higherIsBetter)
       for i in rows.indices { if let r = ranks[i] { rows[i].rank[metric.rawValue] = r } }
     }
     let ranks = Self.ranks(rows.map(\.average), higherIsBetter: true)
@@ -158,7 +161,9 @@ public struct EvalTable: Codable, Sendable {
       out += "| " + cells.joined(separator: " | ") + " |\n"
     }
     out += "\n**Best**, _second best_. Avg: eq. 9/10 over \(averaged.map(\.label).joined(separator: ", ")), min–max scaled over these rows."
-    if rows.contains(where: { $0.overTarget > 0 }) { out += " *: some images over the target (the codec's smallest setting)." }
+    if rows.contains(where: { $0.overTarget > 0 }) {
+      out += " *: some images over the target (the codec's smallest setting); such rows are shown but neither ranked nor averaged."
+    }
     out += "\n"
     if !failures.isEmpty {
       out += "\nFailures (\(failures.count)):\n"

@@ -98,6 +98,15 @@ private var weightFreeMetrics: [MetricID] {
     #expect(table.rows.map(\.average) == [-1, 1, 0])
     #expect(table.markdown.contains("**30.00**") && table.markdown.contains("_25.00_"))
     #expect(table.csv.split(separator: "\n").count == 4)
+
+    // A codec over the target on an image is shown, but not ranked and not in the average's scaling.
+    var over = record("jxl", 40)
+    over.reachedTarget = false
+    let withOver = EvalTable(dataset: "d", records: [record("jpeg", 20), record("webp", 30), record("avif", 25), over],
+                             codecs: codecs + [.reference(.jxl, downscaled: false)], metrics: [.psnr])
+    #expect(withOver.rows.map { $0.rank["psnr"] } == [nil, 1, 2, nil])
+    #expect(withOver.rows.map(\.average) == [-1, 1, 0, nil])
+    #expect(withOver.rows[3].metrics["psnr"] == 40 && withOver.rows[3].overTarget == 1)
   }
 }
 
