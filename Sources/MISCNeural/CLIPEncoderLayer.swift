@@ -29,8 +29,9 @@ public struct CLIPEncoderLayer: Sendable {
 
   /// [tokens, width] -> [tokens, width]
   public func callAsFunction(_ x: Tensor, sequences: [Range<Int>]? = nil, causal: Bool = false) -> Tensor {
-    var h = x
-    h += attention(layerNorm1(x), sequences: sequences, causal: causal)
+    // The branch's fresh output takes the residual, so `x` is never copied.
+    var h = attention(layerNorm1(x), sequences: sequences, causal: causal)
+    h += x
     h += mlp(layerNorm2(h))
     return h
   }

@@ -64,8 +64,14 @@ public struct CLIPTextTransformer: Sendable {
       }
     }
     for layer in layers { x = layer(x, sequences: ranges, causal: true) }
-    let pooledRows = zip(sequences, ranges).map { ids, range in x.row(range.lowerBound + poolingIndex(ids)) }
-    return projection(finalLayerNorm(Tensor.concatenatingRows(pooledRows.map { $0.reshaped([1, c]) })))
+    let pooled = Tensor(shape: [sequences.count, c]) { out in
+      x.scalars.withUnsafeBufferPointer { states in
+        for (j, (ids, range)) in zip(sequences, ranges).enumerated() {
+          (out.baseAddress! + j * c).initialize(from: states.baseAddress! + (range.lowerBound + poolingIndex(ids)) * c, count: c)
+        }
+      }
+    }
+    return projection(finalLayerNorm(pooled))
   }
 
   /// The position whose state becomes the text embedding.

@@ -12,7 +12,7 @@ public struct CLIPSurgeryLocator: Locator {
     didSet { if configuration.templates != oldValue.templates { cache = TextFeatureCache() } }
   }
   /// Ensemble features by name, for the current templates.
-  private var cache = TextFeatureCache()
+  private(set) var cache = TextFeatureCache()
 
   public init(model: CLIPModel, tokenizer: CLIPTokenizer, configuration: Configuration = Configuration()) {
     self.model = model
@@ -85,9 +85,14 @@ public struct CLIPSurgeryLocator: Locator {
       let dimension = embeddings.columns
       for (j, name) in missing.enumerated() {
         var mean = [Float](repeating: 0, count: dimension)
-        for t in 0..<templates.count {
-          let row = embeddings.row(j * templates.count + t).normalized()
-          for c in 0..<dimension { mean[c] += row.scalars[c] }
+        embeddings.scalars.withUnsafeBufferPointer { rows in
+          for t in 0..<templates.count {
+            let row = rows.baseAddress! + (j * templates.count + t) * dimension
+            var squares: Float = 0
+            for c in 0..<dimension { squares += row[c] * row[c] }
+            let norm = squares.squareRoot()
+            for c in 0..<dimension { mean[c] += norm > 0 ? row[c] / norm : row[c] }
+          }
         }
         let feature = Tensor(shape: [dimension], scalars: mean.map { $0 / Float(templates.count) }).normalized().scalars
         known[name] = feature
@@ -111,9 +116,14 @@ public struct CLIPSurgeryLocator: Locator {
         if norm > 0 { for n in 0..<tokens { result.scalars[n * dimension + c] /= norm } }
       }
     } else {
-      for n in 0..<tokens {
-        let norm = features.row(n).norm
-        if norm > 0 { for c in 0..<dimension { result.scalars[n * dimension + c] /= norm } }
+      result.scalars.withUnsafeMutableBufferPointer { values in
+        for n in 0..<tokens {
+          let row = values.baseAddress! + n * dimension
+          var squares: Float = 0
+          for c in 0..<dimension { squares += row[c] * row[c] }
+          let norm = squares.squareRoot()
+          if norm > 0 { for c in 0..<dimension { row[c] /= norm } }
+        }
       }
     }
     return result

@@ -22,6 +22,11 @@ final class TextFeatureCache: @unchecked Sendable {
     lock.withLock {
       if features.count >= capacity { features.removeAll(keepingCapacity: true) }
       features[name] = feature
+      stores += 1
     }
   }
+
+  /// Features stored since the cache was made: one per ensemble the text tower computed.
+  var storeCount: Int { lock.withLock { stores } }
+  private var stores = 0
 }

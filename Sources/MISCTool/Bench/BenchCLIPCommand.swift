@@ -34,14 +34,36 @@ struct BenchCLIP: AsyncParsableCommand {
   @Flag(help: "Print the result as JSON.")
   var json = false
 
+  @OptionGroup(title: "PyTorch comparison")
+  var torch: TorchComparisonOptions
+
   func validate() throws {
     if runs < 1 || runs > 1000 { throw ValidationError("--runs must be within 1...1000 (got \(runs))") }
     if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be within 1...256 (got \(threads))") }
   }
 
   func run() async throws {
+    if let python = torch.python { return try compareWithTorch(python: python) }
     if let threads { Gemm.threads = threads }
-    if text { return try runText() }
+    let timing = try measureSwift()
+    let model = text ? "85 prompts, \(Self.promptIDs.joined().count) tokens" : imageModelName
+    if json {
+      Console.out(#"{"model": "\#(model)", "mode": "\#(torchMode)", "surgery": \#(surgery), "threads": \#(Gemm.threads), "runs": \#(runs), "median_s": \#(timing.median), "min_s": \#(timing.minimum), "cpu_median_s": \#(timing.cpuMedian)}"#)
+    } else {
+      Console.out(String(format: "swift %@ (%@): median %.4f s, min %.4f s, CPU %.4f s over %d runs, %d OpenBLAS threads",
+                         torchMode as NSString, model as NSString, timing.median, timing.minimum, timing.cpuMedian, runs, Gemm.threads))
+    }
+  }
+
+  private var imageModelName: String {
+    guard !text, clipModel == nil else { return clipModel ?? "" }
+    let v = CLIPConfiguration.vitB16.vision
+    return "ViT \(v.width)w \(v.layers)L patch \(v.patchSize) at \(v.imageSize)"
+  }
+
+  /// Times the chosen forward at the current OpenBLAS thread count.
+  func measureSwift() throws -> ForwardTiming {
+    if text { return try measureText() }
     let vision: CLIPVisionTransformer
     let configuration: CLIPConfiguration
     if let clipModel {
@@ -56,30 +78,19 @@ struct BenchCLIP: AsyncParsableCommand {
     }
     let size = configuration.vision.imageSize
     let pixels = try RandomTensors(shapes: ["pixels": [3, size, size]], scale: 2).tensor("pixels")
-    func forward() -> Float {
-      surgery ? vision.surgeryFeatures(pixels, blocks: min(6, configuration.vision.layers)).scalars[0] : vision(pixels).tokens.scalars[0]
+    var sink: Float = 0
+    let timing = ForwardTiming.measure(runs: runs) {
+      sink += surgery ? vision.surgeryFeatures(pixels, blocks: min(6, configuration.vision.layers)).scalars[0] : vision(pixels).tokens.scalars[0]
     }
-    _ = forward()
-    var seconds: [Double] = []
-    for _ in 0..<runs {
-      let start = DispatchTime.now().uptimeNanoseconds
-      _ = forward()
-      seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-    }
-    seconds.sort()
-    let median = seconds.count % 2 == 1 ? seconds[seconds.count / 2] : (seconds[seconds.count / 2 - 1] + seconds[seconds.count / 2]) / 2
-    let v = configuration.vision
-    let model = "ViT \(v.width)w \(v.layers)L patch \(v.patchSize) at \(size)"
-    if json {
-      Console.out(#"{"model": "\#(model)", "surgery": \#(surgery), "threads": \#(Gemm.threads), "runs": \#(runs), "median_s": \#(median), "min_s": \#(seconds[0])}"#)
-    } else {
-      Console.out(String(format: "swift image tower (%@%@): median %.4f s, min %.4f s over %d runs, %d OpenBLAS threads",
-                         model as NSString, surgery ? ", surgery" : "", median, seconds[0], runs, Gemm.threads))
-    }
+    _ = sink
+    return timing
   }
 
+  /// One item's 85 prompts, 9 to 13 tokens each (935 in all); bench_torch.py --mode text uses the same ids.
+  static let promptIDs = (0..<85).map { k in [49406] + (0..<(7 + k % 5)).map { 320 + $0 * 7 + k } + [49407] }
+
   /// One CLIP Surgery item costs 85 prompts through the text tower (9 to 13 tokens each for a one-word name).
-  private func runText() throws {
+  private func measureText() throws -> ForwardTiming {
     let configuration = CLIPConfiguration.vitB16
     let t = configuration.text
     var shapes: [String: [Int]] = [
@@ -92,17 +103,7 @@ struct BenchCLIP: AsyncParsableCommand {
       shapes[name] = shape
     }
     let tower = try CLIPTextTransformer(configuration: t, projectionDimension: configuration.projectionDimension, weights: RandomTensors(shapes: shapes))
-    let ids = (0..<85).map { k in [49406] + (0..<(7 + k % 5)).map { 320 + $0 * 7 + k } + [49407] }
-    var seconds: [Double] = []
-    _ = try tower(ids)
-    for _ in 0..<runs {
-      let start = DispatchTime.now().uptimeNanoseconds
-      _ = try tower(ids)
-      seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-    }
-    seconds.sort()
-    Console.out(String(format: "swift text tower (85 prompts, %d tokens): median %.4f s, min %.4f s over %d runs, %d OpenBLAS threads",
-                       ids.reduce(0) { $0 + $1.count }, seconds[seconds.count / 2], seconds[0], runs, Gemm.threads))
+    return try ForwardTiming.measure(runs: runs) { _ = try tower(Self.promptIDs) }
   }
 
   static func layerShapes(prefix: String, layers: Int, width c: Int, intermediate: Int) -> [String: [Int]] {
