@@ -40,6 +40,7 @@ struct BenchCLIP: AsyncParsableCommand {
   func validate() throws {
     if runs < 1 || runs > 1000 { throw ValidationError("--runs must be within 1...1000 (got \(runs))") }
     if let threads, threads < 1 || threads > 256 { throw ValidationError("--threads must be within 1...256 (got \(threads))") }
+    if torch.python != nil && clipModel != nil { throw ValidationError("--compare-torch times ViT-B/16's shapes on both sides; drop --clip-model") }
   }
 
   func run() async throws {
@@ -55,8 +56,9 @@ struct BenchCLIP: AsyncParsableCommand {
     }
   }
 
+  /// The image tower timed: the --clip-model folder, or ViT-B/16's shapes.
   private var imageModelName: String {
-    guard !text, clipModel == nil else { return clipModel ?? "" }
+    if let clipModel { return clipModel }
     let v = CLIPConfiguration.vitB16.vision
     return "ViT \(v.width)w \(v.layers)L patch \(v.patchSize) at \(v.imageSize)"
   }
