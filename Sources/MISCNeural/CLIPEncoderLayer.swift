@@ -36,6 +36,16 @@ public struct CLIPEncoderLayer: Sendable {
     return h
   }
 
+  /// The block on rows that continue sequences of an earlier run (see `MultiHeadAttention.Prefix`);
+  /// also returns this run's q, k, v projection. [tokens, width] -> ([tokens, width], [tokens, 3 * width])
+  public func continuing(_ x: Tensor, sequences: [Range<Int>], causal: Bool,
+                         prefix: MultiHeadAttention.Prefix?) -> (output: Tensor, projected: Tensor) {
+    var (h, projected) = attention.continuing(layerNorm1(x), sequences: sequences, causal: causal, prefix: prefix)
+    h += x
+    h += mlp(layerNorm2(h))
+    return (h, projected)
+  }
+
   /// The feed-forward branch (no residual). [tokens, width] -> [tokens, width]
   public func mlp(_ x: Tensor) -> Tensor {
     var hidden = fc1(x)
