@@ -14,7 +14,7 @@ public enum Activation: String, Sendable, Hashable, CaseIterable {
       case .quickGELU:
         for i in values.indices {
           let v = values[i]
-          values[i] = v / (1 + exp(-1.702 * v))
+          values[i] = v / (1 + VectorMath.exp(-1.702 * v))
         }
       case .gelu:
         let inverseRoot2: Float = 0.70710678118654752440

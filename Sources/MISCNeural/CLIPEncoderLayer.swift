@@ -29,10 +29,21 @@ public struct CLIPEncoderLayer: Sendable {
 
   /// [tokens, width] -> [tokens, width]
   public func callAsFunction(_ x: Tensor, sequences: [Range<Int>]? = nil, causal: Bool = false) -> Tensor {
-    var h = x
-    h += attention(layerNorm1(x), sequences: sequences, causal: causal)
+    // The branch's fresh output takes the residual, so `x` is never copied.
+    var h = attention(layerNorm1(x), sequences: sequences, causal: causal)
+    h += x
     h += mlp(layerNorm2(h))
     return h
+  }
+
+  /// The block on rows that continue sequences of an earlier run (see `MultiHeadAttention.Prefix`);
+  /// also returns this run's q, k, v projection. [tokens, width] -> ([tokens, width], [tokens, 3 * width])
+  public func continuing(_ x: Tensor, sequences: [Range<Int>], causal: Bool,
+                         prefix: MultiHeadAttention.Prefix?) -> (output: Tensor, projected: Tensor) {
+    var (h, projected) = attention.continuing(layerNorm1(x), sequences: sequences, causal: causal, prefix: prefix)
+    h += x
+    h += mlp(layerNorm2(h))
+    return (h, projected)
   }
 
   /// The feed-forward branch (no residual). [tokens, width] -> [tokens, width]

@@ -35,27 +35,62 @@ public struct CLIPTextTransformer: Sendable {
   /// OpenAI configs), else the first end-of-text id, exactly as transformers picks it.
   /// [[ids]] -> [sequences, projection]
   public func callAsFunction(_ sequences: [[Int]]) throws -> Tensor {
+    try encode(sequences).embeddings
+  }
+
+  /// The per-layer q, k, v projections of every token of a run: a later run whose sequences begin as
+  /// these do reuses them instead of recomputing the shared first tokens (the tower is causal, so a
+  /// token's states depend only on the tokens before it).
+  public struct States: Sendable {
+    /// The sequences encoded.
+    public let sequences: [[Int]]
+    /// Each sequence's rows in `layers`.
+    public let ranges: [Range<Int>]
+    /// Per block: [tokens, 3 * width]
+    public let layers: [Tensor]
+  }
+
+  /// Like `callAsFunction`, but sequence j may continue `states.sequences[continuing[j]]`: the ids
+  /// they share at the start (short of the pooled token) are taken from `states` rather than computed.
+  /// With `keepingStates` (and nothing continued) it also returns this run's states.
+  /// [[ids]] -> ([sequences, projection], states)
+  public func encode(_ sequences: [[Int]], continuing: (states: States, indices: [Int?])? = nil,
+                     keepingStates: Bool = false) throws -> (embeddings: Tensor, states: States?) {
+    precondition(continuing == nil || continuing!.indices.count == sequences.count, "one continued sequence (or nil) per sequence")
+    precondition(!(keepingStates && continuing != nil), "states are kept only from a run that continues nothing")
     let c = configuration.width
     var ranges: [Range<Int>] = []
+    var prefixRanges: [Range<Int>] = []
+    var skipped: [Int] = []
     var total = 0
-    for ids in sequences {
+    for (j, ids) in sequences.enumerated() {
       guard !ids.isEmpty, ids.count <= configuration.maxPositions else {
         throw CLIPError.badTokens(reason: "a sequence of \(ids.count) tokens; the tower takes 1...\(configuration.maxPositions)")
       }
       if let bad = ids.first(where: { $0 < 0 || $0 >= configuration.vocabularySize }) {
         throw CLIPError.badTokens(reason: "id \(bad) is outside the vocabulary of \(configuration.vocabularySize)")
       }
-      ranges.append(total..<(total + ids.count))
-      total += ids.count
+      var shared = 0
+      var prefix = 0..<0
+      if let (states, indices) = continuing, let k = indices[j] {
+        let earlier = states.sequences[k]
+        let limit = min(earlier.count, poolingIndex(ids))
+        while shared < limit && earlier[shared] == ids[shared] { shared += 1 }
+        prefix = states.ranges[k].lowerBound..<(states.ranges[k].lowerBound + shared)
+      }
+      skipped.append(shared)
+      prefixRanges.append(prefix)
+      ranges.append(total..<(total + ids.count - shared))
+      total += ids.count - shared
     }
-    guard total > 0 else { return Tensor(zeros: [0, projection.outputs]) }
+    guard total > 0 else { return (Tensor(zeros: [0, projection.outputs]), nil) }
     var x = Tensor(shape: [total, c]) { out in
       tokenEmbedding.scalars.withUnsafeBufferPointer { tokens in
         positionEmbedding.scalars.withUnsafeBufferPointer { positions in
           var row = 0
-          for ids in sequences {
-            for (position, id) in ids.enumerated() {
-              let dst = out.baseAddress! + row * c
+          for (ids, first) in zip(sequences, skipped) {
+            for position in first..<ids.count {
+              let (dst, id) = (out.baseAddress! + row * c, ids[position])
               for i in 0..<c { dst[i] = tokens[id * c + i] + positions[position * c + i] }
               row += 1
             }
@@ -63,9 +98,23 @@ public struct CLIPTextTransformer: Sendable {
         }
       }
     }
-    for layer in layers { x = layer(x, sequences: ranges, causal: true) }
-    let pooledRows = zip(sequences, ranges).map { ids, range in x.row(range.lowerBound + poolingIndex(ids)) }
-    return projection(finalLayerNorm(Tensor.concatenatingRows(pooledRows.map { $0.reshaped([1, c]) })))
+    var kept: [Tensor] = []
+    for (index, layer) in layers.enumerated() {
+      let prefix = continuing.map { MultiHeadAttention.Prefix(projected: $0.states.layers[index], ranges: prefixRanges) }
+      let projected: Tensor
+      (x, projected) = layer.continuing(x, sequences: ranges, causal: true, prefix: prefix)
+      if keepingStates { kept.append(projected) }
+    }
+    let pooled = Tensor(shape: [sequences.count, c]) { out in
+      x.scalars.withUnsafeBufferPointer { states in
+        for (j, (ids, range)) in zip(sequences, ranges).enumerated() {
+          let row = range.lowerBound + poolingIndex(ids) - skipped[j]
+          (out.baseAddress! + j * c).initialize(from: states.baseAddress! + row * c, count: c)
+        }
+      }
+    }
+    let states = keepingStates ? States(sequences: sequences, ranges: ranges, layers: kept) : nil
+    return (projection(finalLayerNorm(pooled)), states)
   }
 
   /// The position whose state becomes the text embedding.

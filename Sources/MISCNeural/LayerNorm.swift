@@ -24,14 +24,8 @@ public struct LayerNorm: Sendable {
           bias.scalars.withUnsafeBufferPointer { b in
             for t in 0..<tokens {
               let row = src.baseAddress! + t * features
-              var sum: Float = 0
-              for i in 0..<features { sum += row[i] }
-              let mean = sum / Float(features)
-              var squares: Float = 0
-              for i in 0..<features {
-                let d = row[i] - mean
-                squares += d * d
-              }
+              let mean = VectorMath.sum(row, count: features) / Float(features)
+              let squares = VectorMath.sumOfSquares(row, count: features, center: mean)
               let inverse = 1 / (squares / Float(features) + epsilon).squareRoot()
               let dst = out.baseAddress! + t * features
               for i in 0..<features { dst[i] = (row[i] - mean) * inverse * w[i] + b[i] }

@@ -19,11 +19,11 @@ public struct Linear: Sendable {
   public func callAsFunction(_ x: Tensor) -> Tensor {
     precondition(x.rank == 2 && x.columns == inputs, "linear \(weight.shape) applied to \(x.shape)")
     let (tokens, outputs) = (x.rows, self.outputs)
-    var y = Tensor(zeros: [tokens, outputs])
-    y.scalars.withUnsafeMutableBufferPointer { out in
+    // The product overwrites the buffer (beta 0) or adds to the bias rows (beta 1): no zero fill.
+    return Tensor(shape: [tokens, outputs]) { out in
       if let bias {
         bias.scalars.withUnsafeBufferPointer { b in
-          for t in 0..<tokens { (out.baseAddress! + t * outputs).update(from: b.baseAddress!, count: outputs) }
+          for t in 0..<tokens { (out.baseAddress! + t * outputs).initialize(from: b.baseAddress!, count: outputs) }
         }
       }
       x.scalars.withUnsafeBufferPointer { a in
@@ -34,7 +34,6 @@ public struct Linear: Sendable {
         }
       }
     }
-    return y
   }
 
   /// Layers sharing an input fused into one: their weights stacked along the outputs (q, k, v -> qkv).

@@ -86,6 +86,9 @@ public final class SafeTensorsFile: TensorSource, @unchecked Sendable {
     guard let entry = entries[name] else { throw TensorSourceError.missingTensor(name: name, source: path) }
     let count = Tensor.count(of: entry.shape)
     let src = mapping + dataOffset + entry.range.lowerBound
+    // The copy is all a model keeps: drop the mapped pages from the resident set, or loading a model
+    // would hold it twice (a later read faults them back in from the page cache).
+    defer { releasePages(entry.range) }
     switch entry.dtype {
     case .f32:
       return Tensor(shape: entry.shape) { out in
@@ -110,6 +113,17 @@ public final class SafeTensorsFile: TensorSource, @unchecked Sendable {
     default:
       throw TensorSourceError.unsupportedDType(name: name, source: path, dtype: entry.dtype.rawValue)
     }
+  }
+
+  /// Tells the kernel this process no longer needs the mapped pages of a tensor's bytes.
+  private func releasePages(_ range: Range<Int>) {
+    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    guard page > 0, !range.isEmpty else { return }
+    let base = Int(bitPattern: mapping)
+    let start = (base + dataOffset + range.lowerBound) / page * page
+    let end = min(base + mappedLength, base + dataOffset + range.upperBound)
+    guard end > start else { return }
+    _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_DONTNEED)
   }
 
   /// IEEE 754 binary16 to Float, subnormals included.

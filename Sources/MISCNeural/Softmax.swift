@@ -6,16 +6,12 @@ public enum Softmax {
   /// (a causal mask without materialising -inf).
   @inlinable
   public static func normalizeRow(_ row: UnsafeMutablePointer<Float>, count: Int, valid: Int) {
-    var maximum = -Float.infinity
-    for i in 0..<valid { maximum = max(maximum, row[i]) }
-    var sum: Float = 0
-    for i in 0..<valid {
-      let e = exp(row[i] - maximum)
-      row[i] = e
-      sum += e
+    if valid > 0 {
+      let maximum = VectorMath.maximum(row, count: valid)
+      for i in 0..<valid { row[i] = VectorMath.exp(row[i] - maximum) }
+      let inverse = 1 / VectorMath.sum(row, count: valid)
+      for i in 0..<valid { row[i] *= inverse }
     }
-    let inverse = 1 / sum
-    for i in 0..<valid { row[i] *= inverse }
     for i in valid..<count { row[i] = 0 }
   }
 

@@ -48,6 +48,24 @@ import Testing
     #expect(try model.textEmbeddings(strings.map(tokenizer.padded)).maxAbsoluteDifference(expected) < Self.tolerance)
   }
 
+  /// Sequences that continue an earlier run's (sharing its first tokens) give what a full run gives,
+  /// including one identical to the earlier sequence (only its end token is computed) and one that
+  /// shares nothing.
+  @Test func continuedSequencesMatchFullRuns() throws {
+    let model = try Fixtures.clip.get()
+    let tokenizer = try CLIPTokenizer(directory: Fixtures.model)
+    let earlier = ["a photo of a .", "itap of the .", "a bad photo of a ."].map(tokenizer.encode)
+    let (_, kept) = try model.text.encode(earlier, keepingStates: true)
+    let states = try #require(kept)
+    #expect(states.layers.count == model.text.layers.count)
+    let later = ["a photo of a parrot.", "itap of the green leaves.", "a photo of a .", "parrot", "a bad photo of a red bicycle."]
+      .map(tokenizer.encode)
+    let continued = try model.text.encode(later, continuing: (states, [0, 1, 0, 2, 2])).embeddings
+    #expect(continued.maxAbsoluteDifference(try model.textEmbeddings(later)) < 1e-5)
+    let none = try model.text.encode(later, continuing: (states, [nil, nil, nil, nil, nil])).embeddings
+    #expect(none.maxAbsoluteDifference(try model.textEmbeddings(later)) == 0)
+  }
+
   @Test func surgeryFeaturesMatchTheReference() throws {
     let model = try Fixtures.clip.get()
     let pixels = model.preprocessor(.squash)(try image())

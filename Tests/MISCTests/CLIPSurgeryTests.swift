@@ -43,6 +43,21 @@ import Testing
     #expect(Self.maxDifference(Array(features.scalars[72...]), try Self.floats("surgery_redundant.bin")) < Self.tolerance)
   }
 
+  /// A name already encoded costs no text-tower run: a second image with the same items (a batch
+  /// through one encoder) only pays for the image tower.
+  @Test func seenNamesComeFromTheCache() throws {
+    let locator = try CLIPSurgeryLocator(directory: Self.fixtures.appendingPathComponent("tiny-clip"))
+    let first = try locator.textFeatures(Self.items + [""])
+    #expect(locator.cache.storeCount == 4)
+    _ = try locator.similarityMaps(Self.items, in: image())
+    let again = try locator.textFeatures(Array(Self.items.reversed()))
+    #expect(locator.cache.storeCount == 4)
+    let dimension = first.columns
+    #expect(Array(again.scalars[0..<dimension]) == Array(first.scalars[2 * dimension..<3 * dimension]))
+    _ = try locator.textFeatures(["a new name"])
+    #expect(locator.cache.storeCount == 5)
+  }
+
   /// The reference stores [patches, items]; ours is one row-major map per item.
   func checkSimilarity(_ maps: [SimilarityMap], _ file: String) throws {
     let expected = try Self.floats(file)

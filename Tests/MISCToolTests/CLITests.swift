@@ -139,6 +139,16 @@ struct CLI {
     #expect(FileManager.default.fileExists(atPath: out + "/astronaut.png"))
   }
 
+  /// bench clip's --compare-torch refuses --clip-model and a missing script before timing anything.
+  @Test func benchCLIPCompareTorchArgumentErrors() throws {
+    let withModel = try CLI.run(["bench", "clip", "--compare-torch", "python3", "--clip-model", "/nonexistent/clip"])
+    #expect(withModel.status != 0)
+    #expect(withModel.stderr.contains("drop --clip-model"), "\(withModel.stderr)")
+    let noScript = try CLI.run(["bench", "clip", "--compare-torch", "python3", "--torch-script", "/nonexistent/bench_torch.py", "--runs", "1"])
+    #expect(noScript.status != 0)
+    #expect(noScript.stderr.contains("/nonexistent/bench_torch.py"), "\(noScript.stderr)")
+  }
+
   @Test func corruptFileIsReportedNotCrashed() throws {
     let dir = try CLI.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }

@@ -12,7 +12,7 @@ public struct CLIPSurgeryLocator: Locator {
     didSet { if configuration.templates != oldValue.templates { cache = TextFeatureCache() } }
   }
   /// Ensemble features by name, for the current templates.
-  private var cache = TextFeatureCache()
+  private(set) var cache = TextFeatureCache()
 
   public init(model: CLIPModel, tokenizer: CLIPTokenizer, configuration: Configuration = Configuration()) {
     self.model = model
@@ -80,22 +80,50 @@ public struct CLIPSurgeryLocator: Locator {
     var missing: [String] = []
     for name in names where known[name] == nil && !missing.contains(name) { missing.append(name) }
     if !missing.isEmpty {
-      let ids = missing.flatMap { name in CLIPSurgeryPrompts.prompts(for: name, templates: templates).map(tokenizer.encode) }
-      let embeddings = try model.textEmbeddings(ids)
-      let dimension = embeddings.columns
-      for (j, name) in missing.enumerated() {
-        var mean = [Float](repeating: 0, count: dimension)
-        for t in 0..<templates.count {
-          let row = embeddings.row(j * templates.count + t).normalized()
-          for c in 0..<dimension { mean[c] += row.scalars[c] }
+      // Every prompt continues its template's prompt for the empty name ("a photo of a ." and "a photo
+      // of a parrot." share "a photo of a"), whose states are computed once per locator and kept.
+      let states: CLIPTextTransformer.States
+      if let kept = cache.promptStates {
+        states = kept
+      } else {
+        let ids = CLIPSurgeryPrompts.prompts(for: "", templates: templates).map(tokenizer.encode)
+        let (embeddings, kept) = try model.text.encode(ids, keepingStates: true)
+        states = kept!
+        cache.storePromptStates(states)
+        if cache.feature("") == nil { cache.store("", Self.ensemble(embeddings, item: 0, templates: templates.count)) }
+        if missing.contains("") { known[""] = cache.feature("") }
+      }
+      missing.removeAll { known[$0] != nil }
+      if !missing.isEmpty {
+        let ids = missing.flatMap { name in CLIPSurgeryPrompts.prompts(for: name, templates: templates).map(tokenizer.encode) }
+        let templateOf = missing.indices.flatMap { _ in templates.indices.map { Optional($0) } }
+        let embeddings = try model.text.encode(ids, continuing: (states, templateOf)).embeddings
+        for (j, name) in missing.enumerated() {
+          let feature = Self.ensemble(embeddings, item: j, templates: templates.count)
+          known[name] = feature
+          cache.store(name, feature)
         }
-        let feature = Tensor(shape: [dimension], scalars: mean.map { $0 / Float(templates.count) }).normalized().scalars
-        known[name] = feature
-        cache.store(name, feature)
       }
     }
     let rows = names.map { known[$0]! }
     return Tensor(shape: [names.count, rows.first?.count ?? model.configuration.projectionDimension], scalars: rows.flatMap { $0 })
+  }
+
+  /// One item's ensemble feature from its templates' embeddings (rows item·templates ..< (item+1)·templates):
+  /// each row L2-normalised, the mean taken and normalised again. -> [projection]
+  private static func ensemble(_ embeddings: Tensor, item j: Int, templates: Int) -> [Float] {
+    let dimension = embeddings.columns
+    var mean = [Float](repeating: 0, count: dimension)
+    embeddings.scalars.withUnsafeBufferPointer { rows in
+      for t in 0..<templates {
+        let row = rows.baseAddress! + (j * templates + t) * dimension
+        var squares: Float = 0
+        for c in 0..<dimension { squares += row[c] * row[c] }
+        let norm = squares.squareRoot()
+        for c in 0..<dimension { mean[c] += norm > 0 ? row[c] / norm : row[c] }
+      }
+    }
+    return Tensor(shape: [dimension], scalars: mean.map { $0 / Float(templates) }).normalized().scalars
   }
 
   /// Each token's feature divided by its norm, or each feature channel by its norm over the tokens.
@@ -111,9 +139,14 @@ public struct CLIPSurgeryLocator: Locator {
         if norm > 0 { for n in 0..<tokens { result.scalars[n * dimension + c] /= norm } }
       }
     } else {
-      for n in 0..<tokens {
-        let norm = features.row(n).norm
-        if norm > 0 { for c in 0..<dimension { result.scalars[n * dimension + c] /= norm } }
+      result.scalars.withUnsafeMutableBufferPointer { values in
+        for n in 0..<tokens {
+          let row = values.baseAddress! + n * dimension
+          var squares: Float = 0
+          for c in 0..<dimension { squares += row[c] * row[c] }
+          let norm = squares.squareRoot()
+          if norm > 0 { for c in 0..<dimension { row[c] /= norm } }
+        }
       }
     }
     return result

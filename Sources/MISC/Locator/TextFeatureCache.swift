@@ -22,6 +22,19 @@ final class TextFeatureCache: @unchecked Sendable {
     lock.withLock {
       if features.count >= capacity { features.removeAll(keepingCapacity: true) }
       features[name] = feature
+      stores += 1
     }
   }
+
+  /// The text tower's states for the empty name's prompts, which every other name's prompts continue.
+  var promptStates: CLIPTextTransformer.States? { lock.withLock { states } }
+  private var states: CLIPTextTransformer.States?
+
+  func storePromptStates(_ states: CLIPTextTransformer.States) {
+    lock.withLock { self.states = states }
+  }
+
+  /// Features stored since the cache was made: one per ensemble the text tower computed.
+  var storeCount: Int { lock.withLock { stores } }
+  private var stores = 0
 }
