@@ -311,6 +311,9 @@ public enum Container {
       guard longSide <= profile.thumbnail.maxSide else {
         throw CodingError("thumbnail", "long side \(longSide) is above \(profile.thumbnail.maxSide)")
       }
+      guard !profile.thumbnail.atMostImageSide || longSide <= max(width, height) else {
+        throw CodingError("thumbnail", "long side \(longSide) is above the image's \(max(width, height))")
+      }
       let size = thumbnailSize(imageWidth: width, imageHeight: height, longSide: longSide)
       let rgb = try ThumbnailCodec.decode(width: size.width, height: size.height, from: &decoder, profile: profile)
       thumbnail = Thumbnail(width: size.width, height: size.height, rgb: rgb)
@@ -346,7 +349,8 @@ public enum Container {
     }
     if let t = contents.thumbnail {
       let long = max(t.width, t.height)
-      guard (1...profile.thumbnail.maxSide).contains(long), t.rgb.count == t.width * t.height * 3 else {
+      guard (1...profile.thumbnail.maxSide).contains(long), !profile.thumbnail.atMostImageSide || long <= max(contents.width, contents.height),
+            t.rgb.count == t.width * t.height * 3 else {
         throw CodingError("thumbnail", "\(t.width)x\(t.height) is not a valid thumbnail")
       }
       let expected = thumbnailSize(imageWidth: contents.width, imageHeight: contents.height, longSide: long)

@@ -23,6 +23,9 @@ public struct FormatProfile: Sendable {
     /// The largest thumbnail side, and the bits that code `longSide - 1`.
     public let maxSide: Int
     let longSideBits: Int
+    /// Whether the thumbnail's long side may not exceed the image's (from version 4: a small
+    /// file cannot make the decoder build a thumbnail larger than the image it describes).
+    let atMostImageSide: Bool
     /// Luma quantiser step per quality index, in 1/16 of a pixel level.
     let lumaSteps: [Int]
     /// Chroma steps relative to luma, in 1/16.
@@ -166,9 +169,10 @@ public struct FormatProfile: Sendable {
     124, 117, 110, 103, 97, 91, 85, 80, 75, 71, 66, 62, 58, 55, 51, 48,
   ]
 
-  static func thumbnailVersion2Quantiser(maxSide: Int, longSideBits: Int, models: [CoefficientCoder.ModelGroup],
+  static func thumbnailVersion2Quantiser(maxSide: Int, longSideBits: Int, atMostImageSide: Bool = false,
+                                         models: [CoefficientCoder.ModelGroup],
                                          zero: [Int32], greaterOne: [Int32], priors: [UInt16], buckets: Int) -> Thumbnail {
-    Thumbnail(maxSide: maxSide, longSideBits: longSideBits, lumaSteps: lumaStepsVersion2, coStepScale: 39, cgStepScale: 32,
+    Thumbnail(maxSide: maxSide, longSideBits: longSideBits, atMostImageSide: atMostImageSide, lumaSteps: lumaStepsVersion2, coStepScale: 39, cgStepScale: 32,
               reconstructionBias: 0, deadZoneRounding: 5, lowStepScale: 16, lowStepLimit: 1600, levelOffset: -1,
               models: models, zeroMixerWeights: zero, greaterOneMixerWeights: greaterOne, priors: priors,
               priorBuckets: buckets, priorConfidence: 14)
@@ -206,7 +210,7 @@ public struct FormatProfile: Sendable {
     try FormatProfile(
       version: 4,
       thumbnail: thumbnailVersion2Quantiser(
-        maxSide: 1024, longSideBits: 10, models: CoefficientCoder.ModelGroup.allCases,
+        maxSide: 1024, longSideBits: 10, atMostImageSide: true, models: CoefficientCoder.ModelGroup.allCases,
         zero: [24000, 24000, 8000, 22000], greaterOne: [30000, 18000, 20000],
         priors: ThumbnailPriors.table, buckets: ThumbnailPriors.buckets),
       flags: flagsVersion2, maps: mapsVersion2,

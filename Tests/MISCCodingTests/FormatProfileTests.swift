@@ -24,7 +24,7 @@ import Testing
     let t = v3.thumbnail
     func thumbnail(models: [CoefficientCoder.ModelGroup]? = nil, zero: [Int32]? = nil, priors: [UInt16]? = nil) -> FormatProfile.Thumbnail {
       FormatProfile.Thumbnail(
-        maxSide: t.maxSide, longSideBits: t.longSideBits, lumaSteps: t.lumaSteps, coStepScale: t.coStepScale,
+        maxSide: t.maxSide, longSideBits: t.longSideBits, atMostImageSide: t.atMostImageSide, lumaSteps: t.lumaSteps, coStepScale: t.coStepScale,
         cgStepScale: t.cgStepScale, reconstructionBias: t.reconstructionBias, deadZoneRounding: t.deadZoneRounding,
         lowStepScale: t.lowStepScale, lowStepLimit: t.lowStepLimit, levelOffset: t.levelOffset, models: models ?? t.models,
         zeroMixerWeights: zero ?? t.zeroMixerWeights, greaterOneMixerWeights: t.greaterOneMixerWeights,
@@ -39,6 +39,38 @@ import Testing
     // A profile naming another text model cannot code text.
     let other = try rebuilt(thumbnail(), text: FormatProfile.Text(modelIdentifier: 1, rawEscape: false, rawP1: 0))
     #expect(throws: CodingError.self) { try TextCoder(profile: other) }
+  }
+
+  /// From version 4 a thumbnail may not be larger than its image: the encoder refuses one, and
+  /// the decoder refuses a file that declares one (version 3 allowed it, up to 256).
+  @Test func version4ThumbnailIsAtMostTheImage() throws {
+    let thumbnail = Container.Thumbnail(width: 64, height: 64, rgb: [UInt8](repeating: 90, count: 64 * 64 * 3))
+    let contents = Container.Contents(width: 32, height: 32, level: 0, thumbnail: thumbnail)
+    #expect(throws: CodingError.self) { try Container.encode(contents, thumbnailQuality: 10, profile: .version4) }
+    let v3 = try Container.encode(contents, thumbnailQuality: 10, profile: .version3)
+    #expect(try Container.decode(v3.bytes).contents.thumbnail?.width == 64)
+    // The same stream with version 4's field 9 (10 bits), by hand.
+    var encoder = RangeEncoder()
+    DimensionCode.encode(32, to: &encoder)
+    DimensionCode.encode(32, to: &encoder)
+    encoder.encodeBits(0, count: 2)
+    encoder.encodeBits(0, count: 2)
+    encoder.encode(bit: true, p1: FormatProfile.version4.flags.noOverviewP1)
+    encoder.encode(bit: true, p1: FormatProfile.version4.flags.thumbnailPresentP1)
+    encoder.encodeBits(63, count: 10)
+    ThumbnailCodec.encode(rgb: thumbnail.rgb, width: 64, height: 64, quality: 10, to: &encoder, profile: .version4)
+    var bytes = [Container.magic | 4, 0, 0] + encoder.finish()
+    let crc = Container.checksum(bytes)
+    bytes[1] = UInt8(crc >> 8)
+    bytes[2] = UInt8(crc & 0xFF)
+    do {
+      _ = try Container.decode(bytes)
+      Issue.record("a 64-pixel thumbnail of a 32-pixel image decoded")
+    } catch {
+      #expect("\(error)".contains("above the image's 32"), "\(error)")
+    }
+    bytes = try Container.encode(Container.Contents(width: 64, height: 64, level: 0, thumbnail: thumbnail), thumbnailQuality: 10).bytes
+    #expect(try Container.decode(bytes).contents.thumbnail?.width == 64)
   }
 
   /// The seed functions, pinned against published reference values.
