@@ -155,6 +155,8 @@ private func wordCount(_ text: String) -> Int { text.split(whereSeparator: { $0.
       var encoder = RangeEncoder()
       var flag = AdaptiveBit(p1: 4096)
       flag.encode(true, to: &encoder)
+      var codePoints = AdaptiveBit(p1: 49152)
+      codePoints.encode(false, to: &encoder)  // bytes, not code points
       let n = UInt32(count + 1), length = 32 - n.leadingZeroBitCount
       for _ in 0..<(length - 1) { encoder.encodeBits(0, count: 1) }
       encoder.encodeBits(1, count: 1)

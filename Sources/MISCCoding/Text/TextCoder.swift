@@ -4,16 +4,19 @@
 /// Each string is its bytes followed by 0xFF (a byte UTF-8 never uses), every bit predicted by
 /// `TextPredictor`: a static English model trained on the caption corpus, mixed with models
 /// that adapt within the stream. Integer-only, so every machine codes identically. From format
-/// version 4 a flag before each string may send it raw instead, so no string costs more than
-/// its UTF-8 plus a few bits.
+/// version 4 flags before each string may send it raw instead, by code points (`UTF8Models`) or
+/// as bytes, so no string costs more than its UTF-8 plus a few bits.
 public struct TextCoder: Sendable {
   /// The longest string, in UTF-8 bytes, the coder accepts.
   public static let maxBytes = 4096
 
   private var predictor: TextPredictor
   private let rawEscape: Bool
-  /// From format version 4: whether a string is raw (adaptive, shared by the file's strings).
+  /// From format version 4: whether a string is raw (adaptive, shared by the file's strings),
+  /// and if so whether it is coded by code points (`UTF8Models`) or as bytes.
   private var rawFlag: AdaptiveBit
+  private var codePointFlag = AdaptiveBit(p1: 49152)
+  private var codePoints = UTF8Models()
 
   /// A coder at the start of a stream of the format `profile`. The static model is loaded once
   /// per process; it must be the profile's (`FormatProfile.Text.modelIdentifier`), else this
@@ -55,24 +58,23 @@ public struct TextCoder: Sendable {
       encodeModelled(bytes, to: &encoder)
       return
     }
-    var modelled = encoder
-    var modelFlag = rawFlag
-    modelFlag.encode(false, to: &modelled)
-    var trial = self
-    trial.rawFlag = modelFlag
-    trial.encodeModelled(bytes, to: &modelled)
-    var raw = encoder
-    var rawFlagAfter = rawFlag
-    rawFlagAfter.encode(true, to: &raw)
-    Self.encodeRaw(bytes, to: &raw)
-    if raw.bitCount < modelled.bitCount {
-      encoder = raw
-      rawFlag = rawFlagAfter
-      predictor.startString()
-    } else {
-      encoder = modelled
-      self = trial
-    }
+    // Each way on a copy of the coder and the stream; the shortest is kept.
+    var modelled = (coder: self, encoder: encoder)
+    modelled.coder.rawFlag.encode(false, to: &modelled.encoder)
+    modelled.coder.encodeModelled(bytes, to: &modelled.encoder)
+    var byCodePoint = (coder: self, encoder: encoder)
+    byCodePoint.coder.rawFlag.encode(true, to: &byCodePoint.encoder)
+    byCodePoint.coder.codePointFlag.encode(true, to: &byCodePoint.encoder)
+    byCodePoint.coder.codePoints.encode(text, to: &byCodePoint.encoder)
+    byCodePoint.coder.predictor.startString()
+    var byByte = (coder: self, encoder: encoder)
+    byByte.coder.rawFlag.encode(true, to: &byByte.encoder)
+    byByte.coder.codePointFlag.encode(false, to: &byByte.encoder)
+    Self.encodeRaw(bytes, to: &byByte.encoder)
+    byByte.coder.predictor.startString()
+    let best = [modelled, byCodePoint, byByte].min { $0.encoder.bitCount < $1.encoder.bitCount }!
+    self = best.coder
+    encoder = best.encoder
   }
 
   private mutating func encodeModelled(_ bytes: [UInt8], to encoder: inout RangeEncoder) {
@@ -103,15 +105,19 @@ public struct TextCoder: Sendable {
   public mutating func decode(from decoder: inout RangeDecoder) throws -> String {
     var bytes: [UInt8] = []
     if rawEscape && rawFlag.decode(from: &decoder) {
-      var zeros = 0
-      while decoder.decodeBits(count: 1) == 0 {
-        zeros += 1
-        guard zeros <= 13 else { throw CodingError("text", "raw string length code too long") }
+      if codePointFlag.decode(from: &decoder) {
+        bytes = try codePoints.decode(from: &decoder, maxBytes: Self.maxBytes)
+      } else {
+        var zeros = 0
+        while decoder.decodeBits(count: 1) == 0 {
+          zeros += 1
+          guard zeros <= 13 else { throw CodingError("text", "raw string length code too long") }
+        }
+        let count = Int((1 << UInt32(zeros)) | (zeros > 0 ? decoder.decodeBits(count: zeros) : 0)) - 1
+        guard count <= Self.maxBytes else { throw CodingError("text", "string longer than \(Self.maxBytes) bytes") }
+        bytes.reserveCapacity(count)
+        for _ in 0..<count { bytes.append(UInt8(decoder.decodeBits(count: 8))) }
       }
-      let count = Int((1 << UInt32(zeros)) | (zeros > 0 ? decoder.decodeBits(count: zeros) : 0)) - 1
-      guard count <= Self.maxBytes else { throw CodingError("text", "string longer than \(Self.maxBytes) bytes") }
-      bytes.reserveCapacity(count)
-      for _ in 0..<count { bytes.append(UInt8(decoder.decodeBits(count: 8))) }
     } else {
       while true {
         let byte = predictor.decode(from: &decoder)
@@ -130,3 +136,65 @@ public struct TextCoder: Sendable {
     return text
   }
 }
+
+/// The code-point mode of the text coder (format version 4): each Unicode scalar is its UTF-8
+/// length (or the string's end) as up to four adaptive decisions, then the payload bits of its
+/// bytes (the lead byte's after its length prefix, six of each continuation byte), each byte's
+/// through an adaptive binary tree of its own for that length and position. A script's lead
+/// bytes and an emoji's second byte repeat, so they soon cost little; no bit is spent on the
+/// fixed prefixes. Lossless for any string; the decoder checks the bytes are valid UTF-8.
+struct UTF8Models: Sendable {
+  /// End of string, 1 byte, 2 bytes, 3 bytes (else 4).
+  var length = [AdaptiveBit](repeating: AdaptiveBit(), count: 4)
+  /// Per (length, position), a tree over that byte's payload bits: index `slot(length, position)`.
+  var trees: [[AdaptiveBit]] = (1...4).flatMap { length in
+    (0..<length).map { position in [AdaptiveBit](repeating: AdaptiveBit(), count: 1 << UTF8Models.payloadBits(length, position)) }
+  }
+
+  static func payloadBits(_ length: Int, _ position: Int) -> Int { position > 0 ? 6 : (length == 1 ? 7 : 7 - length) }
+  static func slot(_ length: Int, _ position: Int) -> Int { (length - 1) * length / 2 + position }
+  static let leadPrefix: [UInt8] = [0, 0x00, 0xC0, 0xE0, 0xF0]
+
+  mutating func encode(_ text: String, to encoder: inout RangeEncoder) {
+    for scalar in text.unicodeScalars {
+      let bytes = Array(String(scalar).utf8)
+      let n = bytes.count
+      length[0].encode(false, to: &encoder)
+      for k in 1..<4 {
+        length[k].encode(n == k, to: &encoder)
+        if n == k { break }
+      }
+      for (position, byte) in bytes.enumerated() {
+        let bits = Self.payloadBits(n, position)
+        var node = 1
+        let value = Int(byte) & ((1 << bits) - 1)
+        for i in (0..<bits).reversed() {
+          let bit = (value >> i) & 1 == 1
+          trees[Self.slot(n, position)][node].encode(bit, to: &encoder)
+          node = 2 * node + (bit ? 1 : 0)
+        }
+      }
+    }
+    length[0].encode(true, to: &encoder)
+  }
+
+  mutating func decode(from decoder: inout RangeDecoder, maxBytes: Int) throws -> [UInt8] {
+    var bytes: [UInt8] = []
+    while !length[0].decode(from: &decoder) {
+      var n = 1
+      while n < 4 && !length[n].decode(from: &decoder) { n += 1 }
+      guard bytes.count + n <= maxBytes else { throw CodingError("text", "string longer than \(maxBytes) bytes") }
+      for position in 0..<n {
+        let bits = Self.payloadBits(n, position)
+        var node = 1
+        for _ in 0..<bits {
+          node = 2 * node + (trees[Self.slot(n, position)][node].decode(from: &decoder) ? 1 : 0)
+        }
+        let value = UInt8(node - (1 << bits))
+        bytes.append(position == 0 ? Self.leadPrefix[n] | value : 0x80 | value)
+      }
+    }
+    return bytes
+  }
+}
+
