@@ -35,15 +35,13 @@ public struct DecodeSchedule: Sendable, Hashable {
     return trimmed + ", " + aestheticWords
   }
 
-  /// The seed of pass `index` (items 0...2, then the final pass as 3), derived from the file's
-  /// seed with SplitMix64 so that passes never share noise.
+  /// The seed of pass `index` (items 0...2, then the final pass as 3): the format's pass-seed
+  /// scheme (`FormatProfile.passSeed`), SplitMix64 of the file's seed, so that passes never
+  /// share noise.
   public static func passSeed(fileSeed: UInt32, index: Int) -> UInt32 {
-    var z = (UInt64(fileSeed) << 8 | UInt64(index)) &+ 0x9E37_79B9_7F4A_7C15
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    z ^= z >> 31
-    return UInt32(truncatingIfNeeded: z)
+    FormatProfile.passSeed(fileSeed: fileSeed, index: index)
   }
 }
 
 import Foundation
+import MISCCoding

@@ -7,6 +7,9 @@ public struct EncoderConfiguration: Sendable, Hashable {
   public var target: RateTarget = .level(.misc1)
   /// The grid of item maps made by a locator.
   public var grid: GridSize = .paper
+  /// The format version to write (`FormatProfile.forVersion`): the current one unless a
+  /// benchmark compares versions.
+  public var formatVersion: Int = Container.version
 
   public init(target: RateTarget = .level(.misc1)) {
     self.target = target
@@ -85,9 +88,10 @@ public struct MISCEncoder: Sendable {
     }
 
     let budget = target.budgetBytes(pixels: image.pixelCount)
+    let profile = try FormatProfile.forVersion(configuration.formatVersion)
     // Drop layers, least valuable first, until the semantics leave room for the file.
     while true {
-      let prefix = try Container.Prefix(contents(image, semantics, target))
+      let prefix = try Container.Prefix(contents(image, semantics, target), profile: profile)
       if let choice = rateControl.choose(image: image, prefix: prefix, budgetBytes: budget) {
         if choice.thumbnailSize == nil {
           notices.append("no thumbnail fits in \(budget) bytes; the decode starts from mid-grey")
@@ -106,7 +110,7 @@ public struct MISCEncoder: Sendable {
         semantics.overview = ""
         notices.append("dropped the overview to fit \(budget) bytes")
       } else {
-        let minimum = try Container.Prefix(contents(image, semantics, target)).finish(thumbnail: nil, quality: 0).bytes.count
+        let minimum = try Container.Prefix(contents(image, semantics, target), profile: profile).finish(thumbnail: nil, quality: 0).bytes.count
         throw EncodeError.budgetTooSmall(budgetBytes: budget, minimumBytes: minimum)
       }
     }

@@ -8,8 +8,19 @@ import MISCMetrics
 /// returns never exceeds the budget.
 public struct RateControl: Sendable {
   /// The thumbnail long sides a search may pick, smallest first.
+  /// Sizes above the format's largest thumbnail side (`FormatProfile.Thumbnail.maxSide`) or the
+  /// image's long side are skipped.
   public var longSides: [Int] = [4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 36, 40, 44, 48, 52, 56,
-                                 64, 72, 80, 88, 96, 112, 128, 144, 160, 192, 224, 256]
+                                 64, 72, 80, 88, 96, 112, 128, 144, 160, 192, 224, 256,
+                                 288, 320, 352, 384, 448, 512, 576, 640, 704, 768, 896, 1024]
+  /// Sizes whose thumbnail would get fewer bits a pixel than this from the whole budget are not
+  /// tried: the thumbnail codec needs about this much to beat a smaller thumbnail upsampled,
+  /// and the largest sizes cost the most time to try.
+  public var minThumbnailBitsPerPixel = 0.12
+  /// After the search, the best size grown by these fractions is tried at the best quality, the
+  /// larger first: quality steps are about 6% of the file apart, so the best file leaves about
+  /// 3% of the budget on average, which a slightly larger thumbnail can use.
+  public var fillSteps = [0.03, 0.015]
   /// Every `coarseStride`-th size (from the largest down) is tried first; the sizes around the
   /// best of those are tried next.
   public var coarseStride = 3
@@ -45,7 +56,12 @@ public struct RateControl: Sendable {
     var search = Search(image: image, prefix: prefix, budgetBytes: budgetBytes)
     var best = Choice(encoded: bare, thumbnailSize: nil, quality: nil, referencePSNR: PSNR.psnr(grey, image), trials: 1)
 
-    let sides = longSides.filter { $0 <= min(max(image.width, image.height), ThumbnailCodec.maxSide) }
+    let budgetBits = Double(budgetBytes * 8)
+    let sides = longSides.filter { side in
+      let size = Container.thumbnailSize(imageWidth: image.width, imageHeight: image.height, longSide: side)
+      return side <= min(max(image.width, image.height), prefix.profile.thumbnail.maxSide)
+        && (side <= longSides[0] || budgetBits / Double(size.width * size.height) >= minThumbnailBitsPerPixel)
+    }
     guard !sides.isEmpty else { return best }
     // Coarse sizes, largest first: the last size, then every `coarseStride`-th below it.
     let coarse = Array(stride(from: sides.count - 1, through: 0, by: -max(1, coarseStride)))
@@ -89,6 +105,18 @@ public struct RateControl: Sendable {
         if moved { break }
       }
     }
+    if let size = best.thumbnailSize, let quality = best.quality {
+      let side = max(size.width, size.height)
+      let limit = min(max(image.width, image.height), prefix.profile.thumbnail.maxSide)
+      for step in fillSteps {
+        let grown = Int((Double(side) * (1 + step)).rounded())
+        guard grown > side, grown <= limit else { continue }
+        if let choice = search.file(longSide: grown, quality: quality), choice.referencePSNR > best.referencePSNR {
+          best = choice
+          break
+        }
+      }
+    }
     best.trials = search.trials
     return best
   }
@@ -112,10 +140,23 @@ public struct RateControl: Sendable {
     mutating func best(longSide: Int) -> Choice? {
       let size = Container.thumbnailSize(imageWidth: image.width, imageHeight: image.height, longSide: longSide)
       let small = Resample.area(image, width: size.width, height: size.height)
-      let thumbnail = ThumbnailCodec.analyse(rgb: small.pixels, width: size.width, height: size.height)
+      let thumbnail = ThumbnailCodec.analyse(rgb: small.pixels, width: size.width, height: size.height, profile: prefix.profile)
       guard let (quality, encoded, levels) = highestFitting(thumbnail, start: startQuality(longSide)) else { return nil }
       fitted[longSide] = quality
       // The encoder's reconstruction is the decoder's output bit for bit, so no decode is needed.
+      let decoded = Image(width: size.width, height: size.height, pixels: levels.reconstruction())
+      let psnr = PSNR.psnr(MISCDecoder.reference(thumbnail: decoded, width: image.width, height: image.height), image)
+      return Choice(encoded: encoded, thumbnailSize: size, quality: quality, referencePSNR: psnr, trials: trials)
+    }
+
+    /// The file with a thumbnail of this long side at this quality, or nil if it does not fit.
+    mutating func file(longSide: Int, quality: Int) -> Choice? {
+      let size = Container.thumbnailSize(imageWidth: image.width, imageHeight: image.height, longSide: longSide)
+      let small = Resample.area(image, width: size.width, height: size.height)
+      let thumbnail = ThumbnailCodec.analyse(rgb: small.pixels, width: size.width, height: size.height, profile: prefix.profile)
+      let (encoded, levels) = prefix.finishWithLevels(analysed: thumbnail, quality: quality)
+      trials += 1
+      guard encoded.bytes.count <= budgetBytes, let levels else { return nil }
       let decoded = Image(width: size.width, height: size.height, pixels: levels.reconstruction())
       let psnr = PSNR.psnr(MISCDecoder.reference(thumbnail: decoded, width: image.width, height: image.height), image)
       return Choice(encoded: encoded, thumbnailSize: size, quality: quality, referencePSNR: psnr, trials: trials)

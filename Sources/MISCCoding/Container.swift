@@ -1,4 +1,5 @@
-/// The `.misc` container, version 3 (`docs/FORMAT.md` documents it byte by byte).
+/// The `.misc` container (`docs/FORMAT.md` documents it byte by byte). The version byte picks a
+/// `FormatProfile`, which every coder below takes.
 ///
 /// Three plain bytes (magic and version, then a CRC-16) precede one range-coded stream that
 /// carries every field and layer in a fixed order. One shared stream needs no section
@@ -6,10 +7,10 @@
 /// about six bytes.
 public enum Container {
   /// The format version this build writes.
-  public static let version = 3
-  /// Versions this build reads.
+  public static var version: Int { FormatProfile.current.version }
+  /// Versions this build reads (`FormatProfile.all`).
   /// (Version 1 was a pre-release layout of the thumbnail coder that no release ever wrote.)
-  public static let readableVersions = 2...3
+  public static let readableVersions = 2...4
   /// The magic occupies the top five bits of byte 0; the version the low three.
   static let magic: UInt8 = 0xB0
   /// Magic-and-version byte plus the CRC-16.
@@ -26,7 +27,7 @@ public enum Container {
   /// their size: a tiny file of a small image is harmless.
   public static let rateCheckFreePixels = 4_000_000
   public static let maxItems = 3
-  /// Readers refuse larger files: the largest legal file (a 256x256 thumbnail at the finest
+  /// Readers refuse larger files: the largest legal file (a 1024x1024 thumbnail at the finest
   /// quality and 4 KiB strings) is far below this.
   public static let maxFileBytes = 1 << 24
 
@@ -121,8 +122,8 @@ public enum Container {
   }
 
   /// Encode `contents`, coding the thumbnail (if any) at `thumbnailQuality`.
-  public static func encode(_ contents: Contents, thumbnailQuality: Int) throws -> Encoded {
-    let prefix = try Prefix(contents)
+  public static func encode(_ contents: Contents, thumbnailQuality: Int, profile: FormatProfile = .current) throws -> Encoded {
+    let prefix = try Prefix(contents, profile: profile)
     return prefix.finish(thumbnail: contents.thumbnail, quality: thumbnailQuality)
   }
 
@@ -133,9 +134,13 @@ public enum Container {
     private var layers = LayerBits()
     private let width: Int
     private let height: Int
+    /// The format the file is written in.
+    public let profile: FormatProfile
 
-    public init(_ contents: Contents) throws {
-      try Container.validate(contents)
+    public init(_ contents: Contents, profile: FormatProfile = .current) throws {
+      try Container.validate(contents, profile: profile)
+      self.profile = profile
+      let flags = profile.flags
       width = contents.width
       height = contents.height
       var mark = 0.0
@@ -149,8 +154,8 @@ public enum Container {
       encoder.encodeBits(UInt32(contents.items.count), count: 2)
       take(\.framing, encoder, &layers)
 
-      var text = TextCoder()
-      encoder.encode(bit: contents.overview.isEmpty, p1: Container.noOverviewP1)
+      var text = try TextCoder(profile: profile)
+      encoder.encode(bit: contents.overview.isEmpty, p1: flags.noOverviewP1)
       if !contents.overview.isEmpty { text.encode(contents.overview, to: &encoder) }
       take(\.overview, encoder, &layers)
       for item in contents.items {
@@ -160,18 +165,18 @@ public enum Container {
         take(\.details, encoder, &layers)
       }
 
-      var maps = MapCoder()
+      var maps = MapCoder(profile: profile)
       var grid: (Int, Int)? = nil
       for item in contents.items {
-        encoder.encode(bit: item.map != nil, p1: Container.mapPresentP1)
+        encoder.encode(bit: item.map != nil, p1: flags.mapPresentP1)
         guard let map = item.map else { continue }
         let same = grid.map { $0 == (map.width, map.height) } ?? false
         if grid != nil {
-          encoder.encode(bit: same, p1: Container.sameGridP1)
+          encoder.encode(bit: same, p1: flags.sameGridP1)
         }
         if !same {
           let square8 = map.width == 8 && map.height == 8
-          encoder.encode(bit: square8, p1: Container.grid8P1)
+          encoder.encode(bit: square8, p1: flags.grid8P1)
           if !square8 {
             encoder.encodeBits(UInt32(map.width - 8), count: 4)
             encoder.encodeBits(UInt32(map.height - 8), count: 4)
@@ -188,7 +193,8 @@ public enum Container {
 
     /// Append the thumbnail layer and the check value.
     public func finish(thumbnail: Thumbnail?, quality: Int) -> Encoded {
-      finish(analysed: thumbnail.map { ThumbnailCodec.analyse(rgb: $0.rgb, width: $0.width, height: $0.height) }, quality: quality)
+      finish(analysed: thumbnail.map { ThumbnailCodec.analyse(rgb: $0.rgb, width: $0.width, height: $0.height, profile: profile) },
+             quality: quality)
     }
 
     /// Append a thumbnail given by its `ThumbnailCodec.analyse` result (a rate search codes one
@@ -205,18 +211,19 @@ public enum Container {
       var levels: ThumbnailCodec.Levels? = nil
       var layers = self.layers
       let before = encoder.bitCount
-      encoder.encode(bit: thumbnail != nil, p1: Container.thumbnailPresentP1)
+      encoder.encode(bit: thumbnail != nil, p1: profile.flags.thumbnailPresentP1)
       if let thumbnail {
         let long = max(thumbnail.width, thumbnail.height)
         let expected = Container.thumbnailSize(imageWidth: width, imageHeight: height, longSide: long)
-        precondition(expected == (thumbnail.width, thumbnail.height) && long <= ThumbnailCodec.maxSide,
-                     "thumbnail size must come from Container.thumbnailSize")
-        encoder.encodeBits(UInt32(max(thumbnail.width, thumbnail.height) - 1), count: 8)
+        precondition(expected == (thumbnail.width, thumbnail.height) && long <= profile.thumbnail.maxSide
+                       && thumbnail.profile.maxSide == profile.thumbnail.maxSide,
+                     "thumbnail size must come from Container.thumbnailSize, analysed with the file's profile")
+        encoder.encodeBits(UInt32(long - 1), count: profile.thumbnail.longSideBits)
         levels = ThumbnailCodec.encode(thumbnail, quality: quality, to: &encoder)
       }
       layers.thumbnail = encoder.bitCount - before
       let body = encoder.finish()
-      var bytes = [Container.magic | UInt8(Container.version), 0, 0]
+      var bytes = [Container.magic | UInt8(profile.version), 0, 0]
       bytes.append(contentsOf: body)
       let crc = Container.checksum(bytes)
       bytes[1] = UInt8(crc >> 8)
@@ -235,18 +242,20 @@ public enum Container {
     guard first & 0xF8 == magic else { throw ContainerError.notMISC(firstByte: first) }
     let version = Int(first & 0x07)
     guard readableVersions.contains(version) else { throw ContainerError.unsupportedVersion(version) }
+    let profile = try FormatProfile.forVersion(version)
     guard bytes.count >= headerLength else { throw ContainerError.truncated(length: bytes.count) }
     let stored = UInt16(bytes[1]) << 8 | UInt16(bytes[2])
     let computed = checksum(bytes)
     guard stored == computed else { throw ContainerError.checksumMismatch(stored: stored, computed: computed) }
     do {
-      return try decodeBody(bytes, version: version, maxPixels: maxPixels, minBitsPerPixel: minBitsPerPixel)
+      return try decodeBody(bytes, profile: profile, maxPixels: maxPixels, minBitsPerPixel: minBitsPerPixel)
     } catch let error as CodingError {
       throw ContainerError.invalid(error)
     }
   }
 
-  private static func decodeBody(_ bytes: [UInt8], version: Int, maxPixels: Int, minBitsPerPixel: Double) throws -> Decoded {
+  private static func decodeBody(_ bytes: [UInt8], profile: FormatProfile, maxPixels: Int, minBitsPerPixel: Double) throws -> Decoded {
+    let flags = profile.flags
     var decoder = RangeDecoder(bytes, offset: headerLength)
     var layers = LayerBits()
     var mark = decoder.bitCount
@@ -267,8 +276,8 @@ public enum Container {
     take(\.framing)
 
     guard itemCount <= maxItems else { throw CodingError("items", "\(itemCount) items, at most \(maxItems) allowed") }
-    var text = TextCoder()
-    let overview = decoder.decodeBit(p1: noOverviewP1) ? "" : try text.decode(from: &decoder)
+    var text = try TextCoder(profile: profile)
+    let overview = decoder.decodeBit(p1: flags.noOverviewP1) ? "" : try text.decode(from: &decoder)
     take(\.overview)
     var items: [Item] = []
     for _ in 0..<itemCount {
@@ -279,13 +288,13 @@ public enum Container {
       items.append(Item(name: name, detail: detail))
     }
 
-    var maps = MapCoder()
+    var maps = MapCoder(profile: profile)
     var grid: (Int, Int)? = nil
     for index in items.indices {
-      guard decoder.decodeBit(p1: mapPresentP1) else { continue }
-      let same = grid != nil && decoder.decodeBit(p1: sameGridP1)
+      guard decoder.decodeBit(p1: flags.mapPresentP1) else { continue }
+      let same = grid != nil && decoder.decodeBit(p1: flags.sameGridP1)
       if !same {
-        if decoder.decodeBit(p1: grid8P1) {
+        if decoder.decodeBit(p1: flags.grid8P1) {
           grid = (8, 8)
         } else {
           grid = (Int(decoder.decodeBits(count: 4)) + 8, Int(decoder.decodeBits(count: 4)) + 8)
@@ -297,17 +306,23 @@ public enum Container {
     take(\.maps)
 
     var thumbnail: Thumbnail? = nil
-    if decoder.decodeBit(p1: thumbnailPresentP1) {
-      let longSide = Int(decoder.decodeBits(count: 8)) + 1
+    if decoder.decodeBit(p1: flags.thumbnailPresentP1) {
+      let longSide = Int(decoder.decodeBits(count: profile.thumbnail.longSideBits)) + 1
+      guard longSide <= profile.thumbnail.maxSide else {
+        throw CodingError("thumbnail", "long side \(longSide) is above \(profile.thumbnail.maxSide)")
+      }
+      guard !profile.thumbnail.atMostImageSide || longSide <= max(width, height) else {
+        throw CodingError("thumbnail", "long side \(longSide) is above the image's \(max(width, height))")
+      }
       let size = thumbnailSize(imageWidth: width, imageHeight: height, longSide: longSide)
-      let rgb = try ThumbnailCodec.decode(width: size.width, height: size.height, from: &decoder, formatVersion: version)
+      let rgb = try ThumbnailCodec.decode(width: size.width, height: size.height, from: &decoder, profile: profile)
       thumbnail = Thumbnail(width: size.width, height: size.height, rgb: rgb)
     }
     take(\.thumbnail)
     layers.framing = Double(bytes.count * 8) - (layers.thumbnail + layers.overview + layers.names + layers.details + layers.maps)
 
     let contents = Contents(width: width, height: height, level: level, overview: overview, items: items, thumbnail: thumbnail)
-    return Decoded(contents: contents, layers: layers, version: version, seed: seed(of: bytes))
+    return Decoded(contents: contents, layers: layers, version: profile.version, seed: seed(of: bytes))
   }
 
   /// CRC-16 over byte 0 and the body (bytes 3...), i.e. everything but the check value itself.
@@ -316,7 +331,7 @@ public enum Container {
     return CRC16.checksum(bytes.dropFirst(headerLength), initial: head)
   }
 
-  static func validate(_ contents: Contents) throws {
+  static func validate(_ contents: Contents, profile: FormatProfile) throws {
     guard (1...maxSide).contains(contents.width), (1...maxSide).contains(contents.height) else {
       throw CodingError("dimensions", "\(contents.width)x\(contents.height) is outside 1...\(maxSide)")
     }
@@ -334,7 +349,8 @@ public enum Container {
     }
     if let t = contents.thumbnail {
       let long = max(t.width, t.height)
-      guard (1...ThumbnailCodec.maxSide).contains(long), t.rgb.count == t.width * t.height * 3 else {
+      guard (1...profile.thumbnail.maxSide).contains(long), !profile.thumbnail.atMostImageSide || long <= max(contents.width, contents.height),
+            t.rgb.count == t.width * t.height * 3 else {
         throw CodingError("thumbnail", "\(t.width)x\(t.height) is not a valid thumbnail")
       }
       let expected = thumbnailSize(imageWidth: contents.width, imageHeight: contents.height, longSide: long)
@@ -343,13 +359,6 @@ public enum Container {
       }
     }
   }
-
-  // Fixed probabilities (out of 65536) of the structural flags.
-  static let mapPresentP1: UInt32 = 49152  // items usually carry maps
-  static let sameGridP1: UInt32 = 58982  // later maps usually share the first one's grid
-  static let grid8P1: UInt32 = 45875  // 8x8 is the paper's grid
-  static let thumbnailPresentP1: UInt32 = 65000
-  static let noOverviewP1: UInt32 = 6554  // files without an overview pay 3.3 bits, others 0.15
 }
 
 /// Image sides, 1...65535, coded as bit length (4 bits), trailing zeros, and the bits between:

@@ -19,7 +19,7 @@ public enum ContainerError: Error, CustomStringConvertible, Sendable, Equatable 
     case let .notMISC(byte):
       return "not a .misc file (first byte 0x\(String(byte, radix: 16, uppercase: true)), expected 0x\(String(Container.magic | UInt8(Container.version), radix: 16, uppercase: true)))"
     case let .unsupportedVersion(v):
-      return "format version \(v) is not supported by this decoder (it reads version \(Container.version))"
+      return "format version \(v) is not supported by this decoder (it reads versions \(Container.readableVersions.lowerBound) to \(Container.readableVersions.upperBound))"
     case let .truncated(length):
       return "the file is truncated (\(length) bytes; a .misc file has at least \(Container.headerLength))"
     case let .checksumMismatch(stored, computed):

@@ -5,21 +5,22 @@
 /// cell in raster order with an adaptive bit chosen by its west, north, north-west and
 /// north-east neighbours (16 contexts, shared by all maps of a file).
 public struct MapCoder: Sendable {
-  private static let uniformP1: UInt32 = 39322  // 0.6
+  private let uniformP1: UInt32
   private var contexts: [AdaptiveBit]
 
-  public init() {
-    // Priors: a cell tends to agree with its neighbours.
+  /// A coder at the start of a file of the format `profile` (`FormatProfile.Maps`: the uniform
+  /// flag's probability 0.6, and priors by which a cell tends to agree with its neighbours).
+  public init(profile: FormatProfile = .current) {
+    let maps = profile.maps
+    uniformP1 = maps.uniformP1
     contexts = (0..<16).map { context in
-      let ones = context.nonzeroBitCount
-      let p1: [UInt32] = [6000, 22000, 43000, 56000, 62000]
-      return AdaptiveBit(p1: p1[ones], limit: 4)
+      AdaptiveBit(p1: maps.neighbourP1[context.nonzeroBitCount], limit: maps.adaptationLimit)
     }
   }
 
   public mutating func encode(_ map: BinaryMap, to encoder: inout RangeEncoder) {
     let uniform = map.isEmpty || map.isFull
-    encoder.encode(bit: uniform, p1: Self.uniformP1)
+    encoder.encode(bit: uniform, p1: uniformP1)
     if uniform {
       encoder.encodeBits(map.isFull ? 1 : 0, count: 1)
       return
@@ -35,7 +36,7 @@ public struct MapCoder: Sendable {
     guard BinaryMap.sideRange.contains(width), BinaryMap.sideRange.contains(height) else {
       throw CodingError("map", "grid \(width)x\(height) is outside \(BinaryMap.sideRange)")
     }
-    if decoder.decodeBit(p1: Self.uniformP1) {
+    if decoder.decodeBit(p1: uniformP1) {
       return BinaryMap(width: width, height: height, fill: decoder.decodeBits(count: 1) == 1)
     }
     var map = BinaryMap(width: width, height: height)

@@ -143,7 +143,7 @@ struct Encode: AsyncParsableCommand {
     for notice in result.notices { Console.note("note: \(input): \(notice)") }
     let texts = [result.semantics.overview] + result.semantics.items.flatMap { [$0.name, $0.detail] }
     let layers = LayerReport(fileBytes: result.bytes.count, width: image.width, height: image.height,
-                             layers: result.layers, words: wordCount(texts))
+                             layers: result.layers, texts: texts)
     let thumbnail = result.thumbnailSize.map { "\($0.width)x\($0.height) q\(result.thumbnailQuality ?? 0)" } ?? "none"
     if json {
       let record = EncodeRecord(input: input, output: output, width: image.width, height: image.height,

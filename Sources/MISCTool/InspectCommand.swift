@@ -41,7 +41,7 @@ struct Inspect: AsyncParsableCommand {
     let file = try limits.decode(bytes, name: input)
     let c = file.contents
     let texts = [c.overview] + c.items.flatMap { [$0.name, $0.detail] }
-    let report = LayerReport(fileBytes: bytes.count, width: c.width, height: c.height, layers: file.layers, words: wordCount(texts))
+    let report = LayerReport(fileBytes: bytes.count, width: c.width, height: c.height, layers: file.layers, texts: texts)
     let semantics = Semantics(overview: c.overview, items: c.items)
     if json {
       let record = InspectRecord(

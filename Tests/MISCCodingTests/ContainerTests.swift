@@ -170,8 +170,8 @@ func fullContents(quality: Int = 3) -> Container.Contents {
     #expect(throws: ContainerError.notMISC(firstByte: 0x89)) { try Container.decode(bytes) }
     bytes[0] = 0xB1  // the pre-release development layout
     #expect(throws: ContainerError.unsupportedVersion(1)) { try Container.decode(bytes) }
-    bytes[0] = 0xB4
-    #expect(throws: ContainerError.unsupportedVersion(4)) { try Container.decode(bytes) }
+    bytes[0] = 0xB5
+    #expect(throws: ContainerError.unsupportedVersion(5)) { try Container.decode(bytes) }
     bytes[0] = 0xB0
     #expect(throws: ContainerError.unsupportedVersion(0)) { try Container.decode(bytes) }
     #expect(throws: ContainerError.empty) { try Container.decode([]) }

@@ -34,15 +34,16 @@ let sampleDescriptions = [
   "\u{0}\u{1}\t\r\n\u{7F}\u{80}\u{FFFD}\u{FEFF}\u{10FFFF}",
 ]
 
-private func encodeAll(_ texts: [String], model: TextModel? = nil) -> [UInt8] {
-  var coder = model.map { TextCoder(model: $0) } ?? TextCoder()
+/// The model path (format version 3; version 4 adds the raw escape, tested in `rawEscape`).
+private func encodeAll(_ texts: [String], model: TextModel? = nil, profile: FormatProfile = .version3) -> [UInt8] {
+  var coder = model.map { TextCoder(model: $0, profile: profile) } ?? (try! TextCoder(profile: profile))
   var encoder = RangeEncoder()
   for text in texts { coder.encode(text, to: &encoder) }
   return encoder.finish()
 }
 
-private func decodeAll(_ bytes: [UInt8], count: Int) throws -> [String] {
-  var coder = TextCoder()
+private func decodeAll(_ bytes: [UInt8], count: Int, profile: FormatProfile = .version3) throws -> [String] {
+  var coder = try TextCoder(profile: profile)
   var decoder = RangeDecoder(bytes)
   return try (0..<count).map { _ in try coder.decode(from: &decoder) }
 }
@@ -141,6 +142,31 @@ private func wordCount(_ text: String) -> Int { text.split(whereSeparator: { $0.
     for _ in 0...TextCoder.maxBytes { predictor.encode(0x61, to: &encoder) }
     predictor.encode(TextModelLayout.endOfString, to: &encoder)
     #expect(throws: CodingError.self) { try decodeAll(encoder.finish(), count: 1) }
+  }
+
+  /// Version 4: each string model-coded or raw, whichever is shorter; raw streams that are
+  /// invalid UTF-8 or run past `maxBytes` are refused like model-coded ones.
+  @Test func rawEscape() throws {
+    let texts = sampleDescriptions + ["🚲🧱🚪☀️🌳🐦🌸🏠🚗🙂", "", String(repeating: "中", count: TextCoder.maxBytes / 3)]
+    let bytes = encodeAll(texts, profile: .version4)
+    #expect(try decodeAll(bytes, count: texts.count, profile: .version4) == texts)
+    #expect(bytes.count * 8 <= texts.reduce(0) { $0 + TextCoder.rawBits(byteCount: $1.utf8.count) + 6 })
+    func raw(_ payload: [UInt8], count: Int) -> [UInt8] {
+      var encoder = RangeEncoder()
+      var flag = AdaptiveBit(p1: 4096)
+      flag.encode(true, to: &encoder)
+      var codePoints = AdaptiveBit(p1: 49152)
+      codePoints.encode(false, to: &encoder)  // bytes, not code points
+      let n = UInt32(count + 1), length = 32 - n.leadingZeroBitCount
+      for _ in 0..<(length - 1) { encoder.encodeBits(0, count: 1) }
+      encoder.encodeBits(1, count: 1)
+      encoder.encodeBits(n & ((1 << UInt32(length - 1)) - 1), count: length - 1)
+      for byte in payload { encoder.encodeBits(UInt32(byte), count: 8) }
+      return encoder.finish()
+    }
+    #expect(try decodeAll(raw(Array("héllo".utf8), count: 6), count: 1, profile: .version4) == ["héllo"])
+    #expect(throws: CodingError.self) { try decodeAll(raw([0x61, 0xC0, 0x80], count: 3), count: 1, profile: .version4) }
+    #expect(throws: CodingError.self) { try decodeAll(raw([], count: TextCoder.maxBytes + 1), count: 1, profile: .version4) }
   }
 
   @Test func invalidUTF8IsRejected() throws {

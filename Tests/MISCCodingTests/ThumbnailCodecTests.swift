@@ -123,7 +123,8 @@ private let roundTripSizes: [(Int, Int)] = (1...40).map { ($0, $0) } + [
         }
       }
     }
-    #expect(throws: CodingError.self) { try ThumbnailCodec.decode([1, 2, 3], width: 257, height: 4) }
+    #expect(throws: CodingError.self) { try ThumbnailCodec.decode([1, 2, 3], width: 1025, height: 4) }
+    #expect(throws: CodingError.self) { try ThumbnailCodec.decode([1, 2, 3], width: 257, height: 4, profile: .version3) }
     #expect(throws: CodingError.self) { try ThumbnailCodec.decode([1, 2, 3], width: 0, height: 4) }
   }
 
@@ -136,7 +137,7 @@ private let roundTripSizes: [(Int, Int)] = (1...40).map { ($0, $0) } + [
 
   @Test func priorTableMatchesTheModels() {
     #expect(ThumbnailPriors.table.count == ThumbnailPriors.buckets * CoefficientCoder.modelCount)
-    #expect(ThumbnailPriorsVersion2.table.count == ThumbnailPriorsVersion2.buckets * CoefficientCoder.modelCountVersion2)
+    #expect(ThumbnailPriorsVersion2.table.count == ThumbnailPriorsVersion2.buckets * CoefficientCoder.ModelGroup.version2.reduce(0) { $0 + $1.count })
   }
 
   @Test func waveletInvertsAlmostExactly() {
@@ -207,18 +208,18 @@ private let roundTripSizes: [(Int, Int)] = (1...40).map { ($0, $0) } + [
     for version in [2, 3] {
       var encoder = RangeEncoder()
       _ = ThumbnailCodec.encode(analysis, quality: 30, to: &encoder,
-                                coder: ThumbnailCodec.initialCoder(quality: 30, formatVersion: version))
+                                coder: ThumbnailCodec.initialCoder(quality: 30, profile: try FormatProfile.forVersion(version).thumbnail))
       streams[version] = encoder.finish()
     }
     let two = try #require(streams[2]), three = try #require(streams[3])
     #expect(two != three)
     var decoder = RangeDecoder(two)
-    let decoded2 = try ThumbnailCodec.decode(width: 64, height: 48, from: &decoder, formatVersion: 2)
+    let decoded2 = try ThumbnailCodec.decode(width: 64, height: 48, from: &decoder, profile: .version2)
     decoder = RangeDecoder(three)
-    let decoded3 = try ThumbnailCodec.decode(width: 64, height: 48, from: &decoder, formatVersion: 3)
+    let decoded3 = try ThumbnailCodec.decode(width: 64, height: 48, from: &decoder, profile: .version3)
     #expect(psnr(rgb, decoded2) > 25 && psnr(rgb, decoded3) > 25)
     decoder = RangeDecoder(three)
-    let misread = try? ThumbnailCodec.decode(width: 64, height: 48, from: &decoder, formatVersion: 2)
+    let misread = try? ThumbnailCodec.decode(width: 64, height: 48, from: &decoder, profile: .version2)
     #expect(misread != decoded3, "a version-3 stream read as version 2 must not come out right")
   }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import MISC
+import MISCCoding
 
 @Suite struct DescriberParsingTests {
   let repair = SemanticsRepair(overviewWords: 50)

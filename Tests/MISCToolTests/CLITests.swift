@@ -1,4 +1,5 @@
 import Foundation
+import MISCCoding
 import MISCImage
 import Testing
 
@@ -77,9 +78,11 @@ struct CLI {
     let inspect = try CLI.run(["inspect", misc, "--json"])
     #expect(inspect.status == 0)
     let json = try #require(try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [String: Any])
-    #expect(json["width"] as? Int == 512 && json["version"] as? Int == 3)
+    #expect(json["width"] as? Int == 512 && json["version"] as? Int == Container.version)
+    #expect((json["report"] as? [String: Any])?["textBitsPerCharacter"] as? Double != nil, "\(inspect.stdout)")
     let text = try CLI.run(["inspect", misc])
     #expect(text.stdout.contains("astronaut") && text.stdout.contains("####"))
+    #expect(text.stdout.contains("bits per word") && text.stdout.contains("bits per character"), "\(text.stdout)")
 
     let decode = try CLI.run(["decode", misc, "-o", png])
     #expect(decode.status == 0, "\(decode.stderr)")

@@ -1,4 +1,5 @@
 import Foundation
+import MISCCoding
 import MISCImage
 
 /// Described semantics on disk, one JSON file per key, so that re-encoding an image (at

@@ -73,6 +73,8 @@ struct CoefficientCoder {
   /// Whether the gradient models feed the mixers (format version 3 on). Without them the coder
   /// is version 2's bit for bit: their inputs are held at p = 1/2, whose stretch is 0.
   let gradientContexts: Bool
+  /// The quantiser the gradient contexts dequantise with (nil only for the model-counting coder).
+  let quantiser: FormatProfile.Thumbnail?
 
   /// Per plane, the decoded approximation (the low-pass image) at the level being coded,
   /// `approximationWidth × approximationHeight` row-major: edges in it predict detail there.
@@ -81,10 +83,24 @@ struct CoefficientCoder {
   private var approximationHeight = 0
   private var approximationLevel = -1
 
-  init(gradientContexts: Bool = true) {
+  /// A coder with untrained models: the mixers start from the given weights.
+  init(gradientContexts: Bool, zeroMixerWeights: [Int32], greaterOneMixerWeights: [Int32],
+       quantiser: FormatProfile.Thumbnail? = nil) {
     self.gradientContexts = gradientContexts
-    zeroMixer = LogisticMixer(sets: Self.mixerSets, initial: gradientContexts ? [24000, 24000, 8000, 22000] : [30000, 30000, 10000])
-    greaterOneMixer = LogisticMixer(sets: Self.mixerSets, initial: gradientContexts ? [30000, 18000, 20000] : [40000, 25000])
+    self.quantiser = quantiser
+    zeroMixer = LogisticMixer(sets: Self.mixerSets, initial: zeroMixerWeights)
+    greaterOneMixer = LogisticMixer(sets: Self.mixerSets, initial: greaterOneMixerWeights)
+  }
+
+  /// A coder with untrained models, shaped by a profile (no priors loaded).
+  init(untrained profile: FormatProfile.Thumbnail) {
+    self.init(gradientContexts: profile.gradientContexts, zeroMixerWeights: profile.zeroMixerWeights,
+              greaterOneMixerWeights: profile.greaterOneMixerWeights, quantiser: profile)
+  }
+
+  /// The untrained coder of the current format (prior training starts here).
+  init() {
+    self.init(untrained: FormatProfile.current.thumbnail)
   }
 
   /// Code the planes `q` (Mallat layout, `layout.width × layout.height` each). When encoding,
@@ -139,7 +155,7 @@ struct CoefficientCoder {
     let (w, h) = sizes[level + 1]
     let incremental = approximationLevel == level + 1 && approximation.count == q.count
     approximation = q.indices.map { c in
-      var region = ThumbnailCodec.dequantise(q[c], step: steps[c], layout: layout, width: w, height: h)
+      var region = ThumbnailCodec.dequantise(q[c], step: steps[c], layout: layout, profile: quantiser!, width: w, height: h)
       if incremental {
         let previous = approximation[c]
         for y in 0..<approximationHeight {
@@ -505,31 +521,62 @@ struct LogisticMixer {
 }
 
 extension CoefficientCoder {
-  /// Every model, in a fixed order (the order of the prior tables).
-  var models: [AdaptiveBit] {
-    lowZero + lowSign + lowPrefix + bandEmpty + zero + zeroActivity + zeroBand + greaterOne + greaterOneActivity
-      + greaterTwo + escapePrefix + escapeLeading + sign + zeroGradient + greaterOneGradient
-  }
+  /// The groups of context models, in the one order the prior tables use. A profile names a
+  /// prefix of them (version 2 has no gradient models; they come last).
+  enum ModelGroup: Int, CaseIterable, Sendable {
+    case lowZero, lowSign, lowPrefix, bandEmpty, zero, zeroActivity, zeroBand, greaterOne, greaterOneActivity
+    case greaterTwo, escapePrefix, escapeLeading, sign, zeroGradient, greaterOneGradient
 
-  static let modelCount = CoefficientCoder().models.count
-  /// The models version 2 had: all but the gradient ones, which come last.
-  static let modelCountVersion2 = modelCount - 2 * mixerSets * 3 * gradientClasses
+    /// Version 2's models: all but the gradient ones.
+    static let version2 = Array(allCases.prefix(while: { $0 != .zeroGradient }))
 
-  /// A coder whose models start from `priors` (probabilities of a 1, out of 65536) with the
-  /// confidence of `confidence` earlier observations; models past the end of `priors` keep
-  /// their defaults.
-  init(gradientContexts: Bool = true, priors: ArraySlice<UInt16>, confidence: UInt8) {
-    self.init(gradientContexts: gradientContexts)
-    var source = priors.makeIterator()
-    func load(_ models: inout [AdaptiveBit]) {
-      for i in models.indices {
-        guard let p1 = source.next() else { return }
-        models[i] = AdaptiveBit(p1: UInt32(p1), limit: Int(models[i].limit))
-        models[i].count = confidence
+    var keyPath: WritableKeyPath<CoefficientCoder, [AdaptiveBit]> {
+      switch self {
+      case .lowZero: \.lowZero
+      case .lowSign: \.lowSign
+      case .lowPrefix: \.lowPrefix
+      case .bandEmpty: \.bandEmpty
+      case .zero: \.zero
+      case .zeroActivity: \.zeroActivity
+      case .zeroBand: \.zeroBand
+      case .greaterOne: \.greaterOne
+      case .greaterOneActivity: \.greaterOneActivity
+      case .greaterTwo: \.greaterTwo
+      case .escapePrefix: \.escapePrefix
+      case .escapeLeading: \.escapeLeading
+      case .sign: \.sign
+      case .zeroGradient: \.zeroGradient
+      case .greaterOneGradient: \.greaterOneGradient
       }
     }
-    load(&lowZero); load(&lowSign); load(&lowPrefix); load(&bandEmpty); load(&zero); load(&zeroActivity); load(&zeroBand)
-    load(&greaterOne); load(&greaterOneActivity); load(&greaterTwo); load(&escapePrefix); load(&escapeLeading); load(&sign)
-    load(&zeroGradient); load(&greaterOneGradient)
+
+    /// How many adaptive bits the group holds.
+    var count: Int { CoefficientCoder.blank[keyPath: keyPath].count }
+  }
+
+  /// A coder only for counting models.
+  private static let blank = CoefficientCoder(gradientContexts: true, zeroMixerWeights: [], greaterOneMixerWeights: [])
+
+  /// Every model, in `ModelGroup` order (the order of the prior tables).
+  var models: [AdaptiveBit] { ModelGroup.allCases.flatMap { self[keyPath: $0.keyPath] } }
+
+  static let modelCount = ModelGroup.allCases.reduce(0) { $0 + $1.count }
+
+  /// The coder at the start of a stream of the profile: its models start from `priors`
+  /// (probabilities of a 1, out of 65536, for the profile's model groups in order) with the
+  /// confidence of `confidence` earlier observations. `priors` must hold exactly one value a
+  /// model (the profile's validation sees to it).
+  init(profile: FormatProfile.Thumbnail, priors: ArraySlice<UInt16>, confidence: UInt8) {
+    self.init(untrained: profile)
+    precondition(priors.count == profile.modelCount, "thumbnail priors do not match the profile's models")
+    var source = priors.makeIterator()
+    for group in profile.models {
+      let path = group.keyPath
+      for i in self[keyPath: path].indices {
+        let p1 = source.next()!
+        self[keyPath: path][i] = AdaptiveBit(p1: UInt32(p1), limit: Int(self[keyPath: path][i].limit))
+        self[keyPath: path][i].count = confidence
+      }
+    }
   }
 }

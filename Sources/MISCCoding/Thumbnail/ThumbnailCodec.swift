@@ -1,4 +1,5 @@
-/// The thumbnail codec: a lossy, header-free transform codec for tiny RGB images (1...256 a side).
+/// The thumbnail codec: a lossy, header-free transform codec for small RGB images (1...256 a side in
+/// format versions 2 and 3, 1...1024 from version 4; `FormatProfile.Thumbnail`).
 ///
 /// YCoCg colour, an integer CDF 9/7 wavelet normalised so one step size is MSE-optimal, dead-zone
 /// quantisation with rate-distortion pruning, and context-adaptive binary arithmetic coding of the
@@ -7,47 +8,28 @@
 public enum ThumbnailCodec {
   /// Quality indices run `0..<qualityLevels`; higher spends more bytes for a better image.
   public static let qualityLevels = 64
-  /// The largest side the codec accepts.
-  public static let maxSide = 256
+  /// The largest side the current format's codec accepts (`FormatProfile.Thumbnail.maxSide`).
+  public static var maxSide: Int { FormatProfile.current.thumbnail.maxSide }
 
   static let qualityBits = 6
-  /// Luma quantiser step per quality index, in 1/16 of a pixel level: 160 · 2^(−q/11).
-  static let lumaSteps: [Int] = [
-    2560, 2404, 2257, 2119, 1990, 1868, 1754, 1647, 1546, 1452, 1363, 1280, 1202, 1128, 1060, 995,
-    934, 877, 823, 773, 726, 682, 640, 601, 564, 530, 497, 467, 439, 412, 387, 363,
-    341, 320, 300, 282, 265, 249, 234, 219, 206, 193, 181, 170, 160, 150, 141, 132,
-    124, 117, 110, 103, 97, 91, 85, 80, 75, 71, 66, 62, 58, 55, 51, 48,
-  ]
-  /// Chroma steps relative to luma, in 1/16: they weigh each plane's error by its share of the RGB error.
-  static let coStepScale = 39
-  static let cgStepScale = 32
-  /// Detail coefficients are reconstructed this far (in 1/16 of a step) below `level · step`.
-  static let reconstructionBias = 0
-  /// The dead-zone quantiser's rounding offset, in 1/16 of a step (decides which bands are coded).
-  static let deadZoneRounding = 5
-  /// The low band's step relative to the detail step, in 1/16.
-  static let lowStepScale = 16
-  /// The low band's coarsest step: coarser ones make the picture jump erratically between qualities.
-  static let lowStepLimit = 1600
-  /// Wavelet levels relative to `SubbandLayout.defaultLevels` (a 4×4 low band beats 2×2).
-  static let levelOffset = -1
   /// The rate-distortion multiplier, per squared luma step: encoder-side only.
   static let lambdaScale = 0.1
   /// Samples are carried with 4 fractional bits through the transform.
   static let precisionBits = 4
 
-  static func levels(width: Int, height: Int) -> Int {
-    max(0, SubbandLayout.defaultLevels(width: width, height: height) + levelOffset)
+  static func levels(width: Int, height: Int, profile: FormatProfile.Thumbnail) -> Int {
+    max(0, SubbandLayout.defaultLevels(width: width, height: height) + profile.levelOffset)
   }
 
   /// The quantiser steps of the three planes (Y, Co, Cg) at `quality`.
-  static func steps(quality: Int) -> [Int] {
-    let luma = lumaSteps[quality]
-    return [luma, max(1, (luma * coStepScale) >> 4), max(1, (luma * cgStepScale) >> 4)]
+  static func steps(quality: Int, profile: FormatProfile.Thumbnail) -> [Int] {
+    let luma = profile.lumaSteps[quality]
+    return [luma, max(1, (luma * profile.coStepScale) >> 4), max(1, (luma * profile.cgStepScale) >> 4)]
   }
 
-  public static func encode(rgb: [UInt8], width: Int, height: Int, quality: Int, to encoder: inout RangeEncoder) {
-    encode(analyse(rgb: rgb, width: width, height: height), quality: quality, to: &encoder)
+  public static func encode(rgb: [UInt8], width: Int, height: Int, quality: Int, to encoder: inout RangeEncoder,
+                            profile: FormatProfile = .current) {
+    encode(analyse(rgb: rgb, width: width, height: height, profile: profile), quality: quality, to: &encoder)
   }
 
   /// A thumbnail after the colour transform and the forward wavelet: the part of encoding that
@@ -57,17 +39,20 @@ public enum ThumbnailCodec {
     public let height: Int
     let layout: SubbandLayout
     let planes: [[Int]]
+    /// The profile whose transform made it, and which codes it.
+    let profile: FormatProfile.Thumbnail
   }
 
-  public static func analyse(rgb: [UInt8], width: Int, height: Int) -> Analysis {
-    precondition(width >= 1 && height >= 1 && width <= maxSide && height <= maxSide, "thumbnail size out of range")
+  public static func analyse(rgb: [UInt8], width: Int, height: Int, profile: FormatProfile = .current) -> Analysis {
+    let profile = profile.thumbnail
+    precondition(width >= 1 && height >= 1 && width <= profile.maxSide && height <= profile.maxSide, "thumbnail size out of range")
     precondition(rgb.count == width * height * 3, "pixel count does not match the size")
-    let layout = SubbandLayout(width: width, height: height, levels: levels(width: width, height: height))
+    let layout = SubbandLayout(width: width, height: height, levels: levels(width: width, height: height, profile: profile))
     var planes = forwardColour(rgb, count: width * height)
     for c in 0..<3 {
       Wavelet97.forward(&planes[c], width: width, height: height, levels: layout.levels)
     }
-    return Analysis(width: width, height: height, layout: layout, planes: planes)
+    return Analysis(width: width, height: height, layout: layout, planes: planes, profile: profile)
   }
 
   /// The quantised levels an encode wrote. The decoder's pixels follow from them exactly, so a
@@ -76,33 +61,28 @@ public enum ThumbnailCodec {
     let layout: SubbandLayout
     let quality: Int
     let planes: [[Int]]
+    let profile: FormatProfile.Thumbnail
 
     /// The RGB pixels that decoding the stream gives, bit for bit.
     public func reconstruction() -> [UInt8] {
-      ThumbnailCodec.reconstruct(planes, layout: layout, steps: ThumbnailCodec.steps(quality: quality))
+      ThumbnailCodec.reconstruct(planes, layout: layout, steps: ThumbnailCodec.steps(quality: quality, profile: profile),
+                                 profile: profile)
     }
   }
 
   @discardableResult
   public static func encode(_ analysis: Analysis, quality: Int, to encoder: inout RangeEncoder) -> Levels {
-    encode(analysis, quality: quality, to: &encoder, coder: initialCoder(quality: quality)).levels
+    encode(analysis, quality: quality, to: &encoder, coder: initialCoder(quality: quality, profile: analysis.profile)).levels
   }
 
-  /// The context models at the start of a stream of quality `quality`: trained priors. Format
-  /// version 2 streams have no gradient contexts and their own frozen priors.
-  static func initialCoder(quality: Int, formatVersion: Int = Container.version) -> CoefficientCoder {
-    let gradients = formatVersion >= 3
-    let count = gradients ? CoefficientCoder.modelCount : CoefficientCoder.modelCountVersion2
-    let (table, buckets) = gradients
-      ? (ThumbnailPriors.table, ThumbnailPriors.buckets) : (ThumbnailPriorsVersion2.table, ThumbnailPriorsVersion2.buckets)
-    let bucket = quality * buckets / qualityLevels
-    guard table.count == buckets * count else { return CoefficientCoder(gradientContexts: gradients) }
-    return CoefficientCoder(gradientContexts: gradients, priors: table[bucket * count ..< (bucket + 1) * count],
-                            confidence: priorConfidence)
+  /// The context models at the start of a stream of quality `quality`: the profile's trained
+  /// priors for the quality's bucket, and its mixers' starting weights.
+  static func initialCoder(quality: Int, profile: FormatProfile.Thumbnail) -> CoefficientCoder {
+    let count = profile.modelCount
+    let bucket = quality * profile.priorBuckets / qualityLevels
+    return CoefficientCoder(profile: profile, priors: profile.priors[bucket * count ..< (bucket + 1) * count],
+                            confidence: profile.priorConfidence)
   }
-
-  /// How many observations the trained priors count for before adaptation settles.
-  static let priorConfidence: UInt8 = 14
 
   /// Encodes with the given starting models; returns the levels written and the models' final
   /// state (for training priors).
@@ -112,44 +92,45 @@ public enum ThumbnailCodec {
     encoder.encodeBits(UInt32(quality), count: qualityBits)
     let layout = analysis.layout
     let planes = analysis.planes
-    let steps = steps(quality: quality)
-    var q = (0..<3).map { quantise(planes[$0], step: steps[$0], layout: layout) }
+    let profile = analysis.profile
+    let steps = steps(quality: quality, profile: profile)
+    var q = (0..<3).map { quantise(planes[$0], step: steps[$0], layout: layout, profile: profile) }
     let search = RateDistortionSearch(
-      original: planes, steps: steps, biases: steps.map { ($0 * reconstructionBias) >> 4 },
+      original: planes, steps: steps, biases: steps.map { ($0 * profile.reconstructionBias) >> 4 },
       weights: [1, 0.5 / 3, 0.75 / 3],
       lambda: lambdaScale * Double(steps[0] * steps[0]))
     var io = EncodingIO(encoder: encoder)
     var coder = initial
     _ = coder.code(&io, &q, layout: layout, steps: steps, search: search)
     encoder = io.encoder
-    return (Levels(layout: layout, quality: quality, planes: q), coder)
+    return (Levels(layout: layout, quality: quality, planes: q, profile: profile), coder)
   }
 
-  /// Decodes a thumbnail of the given size from a stream of container format `formatVersion`
-  /// (2 or later; this build writes `Container.version`).
+  /// Decodes a thumbnail of the given size from a stream of the format `profile`.
   public static func decode(width: Int, height: Int, from decoder: inout RangeDecoder,
-                            formatVersion: Int = Container.version) throws -> [UInt8] {
-    guard width >= 1, height >= 1, width <= maxSide, height <= maxSide else {
-      throw CodingError("thumbnail", "size \(width)x\(height) is outside 1...\(maxSide)")
+                            profile: FormatProfile = .current) throws -> [UInt8] {
+    let profile = profile.thumbnail
+    guard width >= 1, height >= 1, width <= profile.maxSide, height <= profile.maxSide else {
+      throw CodingError("thumbnail", "size \(width)x\(height) is outside 1...\(profile.maxSide)")
     }
     let quality = Int(decoder.decodeBits(count: qualityBits))
     guard quality < qualityLevels else {
       throw CodingError("thumbnail", "quality index \(quality) is outside 0..<\(qualityLevels)")
     }
-    let layout = SubbandLayout(width: width, height: height, levels: levels(width: width, height: height))
+    let layout = SubbandLayout(width: width, height: height, levels: levels(width: width, height: height, profile: profile))
     var q = [[Int]](repeating: [Int](repeating: 0, count: width * height), count: 3)
     var io = DecodingIO(decoder: decoder)
-    var coder = initialCoder(quality: quality, formatVersion: formatVersion)
-    let planeSteps = steps(quality: quality)
+    var coder = initialCoder(quality: quality, profile: profile)
+    let planeSteps = steps(quality: quality, profile: profile)
     let ok = coder.code(&io, &q, layout: layout, steps: planeSteps)
     decoder = io.decoder
     guard ok else { throw CodingError("thumbnail", "corrupt coefficient data") }
-    return reconstruct(q, layout: layout, steps: planeSteps)
+    return reconstruct(q, layout: layout, steps: planeSteps, profile: profile)
   }
 
   /// Dequantise, inverse-transform and convert the quantised planes back to RGB.
-  static func reconstruct(_ q: [[Int]], layout: SubbandLayout, steps: [Int]) -> [UInt8] {
-    var planes = (0..<3).map { dequantise(q[$0], step: steps[$0], layout: layout) }
+  static func reconstruct(_ q: [[Int]], layout: SubbandLayout, steps: [Int], profile: FormatProfile.Thumbnail) -> [UInt8] {
+    var planes = (0..<3).map { dequantise(q[$0], step: steps[$0], layout: layout, profile: profile) }
     for c in 0..<3 {
       Wavelet97.inverse(&planes[c], width: layout.width, height: layout.height, levels: layout.levels)
     }
@@ -158,8 +139,9 @@ public enum ThumbnailCodec {
 
   /// Dead-zone quantiser: rounds magnitudes with an offset of `deadZoneRounding`/16 of a step.
   /// The low band is rounded to the nearest level of its own, finer step.
-  static func quantise(_ plane: [Int], step: Int, layout: SubbandLayout) -> [Int] {
-    let lowStep = lowBandStep(step)
+  static func quantise(_ plane: [Int], step: Int, layout: SubbandLayout, profile: FormatProfile.Thumbnail) -> [Int] {
+    let lowStep = lowBandStep(step, profile: profile)
+    let deadZoneRounding = profile.deadZoneRounding
     var q = [Int](repeating: 0, count: plane.count)
     for y in 0..<layout.height {
       for x in 0..<layout.width {
@@ -176,15 +158,18 @@ public enum ThumbnailCodec {
 
   /// The low band's step: finer than the detail bands', since its few samples carry most energy.
   @inline(__always)
-  static func lowBandStep(_ step: Int) -> Int { max(1, min((step * lowStepScale) >> 4, lowStepLimit)) }
+  static func lowBandStep(_ step: Int, profile: FormatProfile.Thumbnail) -> Int {
+    max(1, min((step * profile.lowStepScale) >> 4, profile.lowStepLimit))
+  }
 
   /// The coefficient values of the quantised plane `q`, or of its top-left `width × height`
   /// region (row-major with that width): the region a partial inverse transform needs.
-  static func dequantise(_ q: [Int], step: Int, layout: SubbandLayout, width: Int? = nil, height: Int? = nil) -> [Int] {
+  static func dequantise(_ q: [Int], step: Int, layout: SubbandLayout, profile: FormatProfile.Thumbnail,
+                         width: Int? = nil, height: Int? = nil) -> [Int] {
     let width = width ?? layout.width, height = height ?? layout.height
     var plane = [Int](repeating: 0, count: width * height)
-    let bias = (step * reconstructionBias) >> 4
-    let lowStep = lowBandStep(step)
+    let bias = (step * profile.reconstructionBias) >> 4
+    let lowStep = lowBandStep(step, profile: profile)
     let limit = Wavelet97.clampLimit
     for y in 0..<height {
       for x in 0..<width {
@@ -229,15 +214,15 @@ public enum ThumbnailCodec {
   }
 
   /// Encode into a standalone byte string (for benchmarks; `.misc` files share one stream).
-  public static func encode(rgb: [UInt8], width: Int, height: Int, quality: Int) -> [UInt8] {
+  public static func encode(rgb: [UInt8], width: Int, height: Int, quality: Int, profile: FormatProfile = .current) -> [UInt8] {
     var encoder = RangeEncoder()
-    encode(rgb: rgb, width: width, height: height, quality: quality, to: &encoder)
+    encode(rgb: rgb, width: width, height: height, quality: quality, to: &encoder, profile: profile)
     return encoder.finish()
   }
 
   /// Decode a standalone byte string from `encode(rgb:width:height:quality:)`.
-  public static func decode(_ bytes: [UInt8], width: Int, height: Int) throws -> [UInt8] {
+  public static func decode(_ bytes: [UInt8], width: Int, height: Int, profile: FormatProfile = .current) throws -> [UInt8] {
     var decoder = RangeDecoder(bytes)
-    return try decode(width: width, height: height, from: &decoder)
+    return try decode(width: width, height: height, from: &decoder, profile: profile)
   }
 }

@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+@testable import MISC
+import MISCCoding
+import MISCImage
+
+/// Version 3 against version 4, measured on request (figures for docs/FORMAT.md and the issue):
+///
+///     MISC_MEASURE_FORMAT=1 MISC_DATA=/work/shared/data swift test --filter FormatVersionMeasurement
+///
+/// For each bpp target and each version it encodes every Kodak image (no semantic layers, as
+/// `misc bench rate` does) and prints the mean file size against the budget, the mean I_ref PSNR
+/// and the rate control's time per image; then the same for large photos made by upsampling
+/// `aigi` images bicubically to 4000 x 3000 (12 MP); then the text costs of a few non-English
+/// strings against their raw UTF-8.
+@Suite struct FormatVersionMeasurement {
+  static var enabled: Bool { ProcessInfo.processInfo.environment["MISC_MEASURE_FORMAT"] != nil }
+  static var data: URL {
+    ProcessInfo.processInfo.environment["MISC_DATA"].map { URL(fileURLWithPath: $0) }
+      ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/data").standardized
+  }
+
+  static func images(_ folder: String) throws -> [String] {
+    let path = data.appendingPathComponent(folder).path
+    return try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".png") }.sorted().map { path + "/" + $0 }
+  }
+
+  static func measure(_ images: [Image], bpp: Double, version: Int) async throws -> String {
+    var bytes = 0.0, budget = 0.0, psnr = 0.0, seconds = 0.0, sides: [Int] = []
+    for image in images {
+      var configuration = EncoderConfiguration(target: .bitsPerPixel(bpp))
+      configuration.formatVersion = version
+      let start = Date()
+      let result = try await MISCEncoder(configuration: configuration).encode(image)
+      seconds += Date().timeIntervalSince(start)
+      bytes += Double(result.bytes.count)
+      budget += Double(result.budgetBytes)
+      psnr += result.referencePSNR
+      sides.append(result.thumbnailSize.map { max($0.width, $0.height) } ?? 0)
+    }
+    let n = Double(images.count)
+    return String(format: "%.3f bpp v%d: %7.0f B of %7.0f B (%5.1f%%), I_ref %6.3f dB, %.3f s/image, long sides %d...%d",
+                  bpp, version, bytes / n, budget / n, 100 * bytes / budget, psnr / n, seconds / n, sides.min() ?? 0, sides.max() ?? 0)
+  }
+
+  @Test func kodak() async throws {
+    guard Self.enabled else { return }
+    let images = try Self.images("kodak").map { try ImageIO.read(path: $0).image }
+    for bpp in [0.02, 0.05, 0.1, 0.2] {
+      for version in [3, 4] { print("kodak " + (try await Self.measure(images, bpp: bpp, version: version))) }
+    }
+  }
+
+  @Test func largePhotos() async throws {
+    guard Self.enabled else { return }
+    let sources = try Self.images("aigi").prefix(3)
+    let images = try sources.map { Resample.bicubic(try ImageIO.read(path: $0).image, width: 4000, height: 3000) }
+    for bpp in [0.02, 0.1] {
+      for version in [3, 4] { print("12MP " + (try await Self.measure(images, bpp: bpp, version: version))) }
+    }
+  }
+
+  @Test func text() throws {
+    guard Self.enabled else { return }
+    let samples: [(String, String)] = [
+      ("english", "A red bicycle leaning against a stone wall beside a wooden door, in the morning light."),
+      ("french", "Une bicyclette rouge appuyée contre un mur de pierre, à côté d'une porte en bois, dans la lumière du matin."),
+      ("german", "Ein rotes Fahrrad lehnt an einer Steinmauer neben einer Holztür im Morgenlicht."),
+      ("russian", "Красный велосипед прислонён к каменной стене рядом с деревянной дверью, утренний свет."),
+      ("chinese", "一辆红色自行车靠在木门旁的石墙上，沐浴在清晨的阳光中。"),
+      ("emoji", "🚲🧱🚪☀️🌳🐦🌸🏠🚗🙂"),
+    ]
+    for (name, text) in samples {
+      var costs: [Double] = []
+      for profile in [FormatProfile.version3, .version4] {
+        var coder = try TextCoder(profile: profile)
+        var encoder = RangeEncoder()
+        coder.encode(text, to: &encoder)
+        costs.append(encoder.bitCount)
+      }
+      let raw = Double(text.utf8.count * 8)
+      let characters = Double(text.count)
+      print(String(format: "text %-8@ %3d chars %4.0f raw bits: v3 %6.1f bits (%.2f b/char, %.0f%% of raw), v4 %6.1f bits (%.2f b/char, %.0f%% of raw)",
+                   name as NSString, text.count, raw, costs[0], costs[0] / characters, 100 * costs[0] / raw,
+                   costs[1], costs[1] / characters, 100 * costs[1] / raw))
+    }
+  }
+}
