@@ -98,25 +98,34 @@ import Testing
   }
 
   /// Runs `arguments` and returns the child's peak resident set, from wait4(2).
+  ///
+  /// The decode is a grandchild, forked by a small Python process: glibc's posix_spawn shares the
+  /// test runner's memory until exec, and Linux then counts the runner's own high-water mark in
+  /// the child's ru_maxrss (hundreds of MiB while other suites run). A fork from a small parent
+  /// carries at most that parent's few MiB.
   func peakResidentBytes(_ arguments: [String]) throws -> Int {
-    var pid: pid_t = 0
-    let argv = arguments.map { strdup($0) } + [nil]
-    defer { for pointer in argv { free(pointer) } }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    let spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
-    try #require(spawned == 0)
-    var status: Int32 = 0
-    var usage = rusage()
-    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
-    try #require(status == 0, "the decode exited with status \(status)")
-    #if os(macOS)
-    return Int(usage.ru_maxrss)
-    #else
-    return Int(usage.ru_maxrss) * 1024
-    #endif
+    let script = """
+      import os, sys
+      pid = os.fork()
+      if pid == 0:
+          null = os.open(os.devnull, os.O_WRONLY)
+          os.dup2(null, 1)
+          os.execv(sys.argv[1], sys.argv[1:])
+      _, status, usage = os.wait4(pid, 0)
+      print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+      """
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", script] + arguments
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let fields = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+    try #require(process.terminationStatus == 0 && fields.count == 2, "python3 could not run the decode: \(String(decoding: data, as: UTF8.self))")
+    try #require(fields[0] == 0, "the decode exited with status \(fields[0])")
+    return fields[1] * 1024  // Linux reports kilobytes
   }
 }
 
