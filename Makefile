@@ -42,10 +42,12 @@ demo: build
 
 ## Every test: unit, parity, integration, CLI; the slow reproducibility checks included; the
 ## diffusion worker's pytest suite, and the Swift decode through the real worker (MISC_WORKER_PYTHON);
+## the worker pool's fault test (misc decode --jobs 2 through Ray Serve, a replica killed mid-batch);
 ## a smoke run of every fuzz target (FUZZ_SECONDS each; 0 skips it).
 FUZZ_SECONDS ?= 10
 test: deps bench-deps worker-test
 	MISC_SLOW_TESTS=1 MISC_DATA=$(MISC_DATA) MISC_WORKER_PYTHON=$(CURDIR)/$(WORKER_PYTHON) $(SWIFT) test
+	cd worker && MISC_BINARY="$$(cd .. && $(SWIFT) build --show-bin-path)/misc" ../$(WORKER_PYTHON) -m pytest -q -s tests/test_pool.py
 	@if [ "$(FUZZ_SECONDS)" != 0 ]; then Fuzz/fuzz.sh $(FUZZ_SECONDS); fi
 
 ## The diffusion worker's Python environment (.venv): made when missing, and reinstalled when
