@@ -41,9 +41,14 @@ demo: build
 	$(RELEASE)/misc decode $(OUT)/astronaut.misc -o $(OUT)/astronaut.png
 
 ## Every test: unit, parity, integration, CLI; the slow reproducibility checks included; the
-## diffusion worker's pytest suite, and the Swift decode through the real worker (MISC_WORKER_PYTHON).
+## diffusion worker's pytest suite, and the Swift decode through the real worker (MISC_WORKER_PYTHON);
+## the worker pool's fault test (misc decode --jobs 2 through Ray Serve, a replica killed mid-batch);
+## a smoke run of every fuzz target (FUZZ_SECONDS each; 0 skips it).
+FUZZ_SECONDS ?= 10
 test: deps bench-deps worker-test
 	MISC_SLOW_TESTS=1 MISC_DATA=$(MISC_DATA) MISC_WORKER_PYTHON=$(CURDIR)/$(WORKER_PYTHON) $(SWIFT) test
+	cd worker && MISC_BINARY="$$(cd .. && $(SWIFT) build --show-bin-path)/misc" ../$(WORKER_PYTHON) -m pytest -q -s tests/test_pool.py
+	@if [ "$(FUZZ_SECONDS)" != 0 ]; then Fuzz/fuzz.sh $(FUZZ_SECONDS); fi
 
 ## The diffusion worker's Python environment (.venv): made when missing, and reinstalled when
 ## worker/pyproject.toml changes. torch comes from the CPU wheel index when it has a matching build
@@ -90,3 +95,10 @@ eval: build bench-deps
 
 clean:
 	rm -rf .build $(OUT)
+
+## libFuzzer targets (Fuzz/README.md): build them with -sanitize=fuzzer,address and run each for
+## SECONDS from its seed corpus; a crash fails and prints its reproducer. `make fuzz SECONDS=600`.
+SECONDS ?= 60
+.PHONY: fuzz
+fuzz: deps
+	Fuzz/fuzz.sh $(SECONDS)

@@ -235,9 +235,12 @@ public enum Container {
 
   /// Read a `.misc` file. Never traps on hostile input: every failure is a `ContainerError`.
   /// Refuses, before allocating anything of the image's size, a file above `maxPixels` or one
-  /// whose declared pixels imply fewer than `minBitsPerPixel` (see `defaultMinBitsPerPixel`).
+  /// whose declared pixels imply fewer than `minBitsPerPixel` (see `defaultMinBitsPerPixel`),
+  /// and a thumbnail above `maxThumbnailPixels` (the fuzz targets bound it: a thumbnail's long
+  /// side, up to the profile's cap, need not scale with the image's size).
   public static func decode(_ bytes: [UInt8], maxPixels: Int = defaultMaxPixels,
-                            minBitsPerPixel: Double = defaultMinBitsPerPixel) throws -> Decoded {
+                            minBitsPerPixel: Double = defaultMinBitsPerPixel,
+                            maxThumbnailPixels: Int = Int.max) throws -> Decoded {
     guard let first = bytes.first else { throw ContainerError.empty }
     guard first & 0xF8 == magic else { throw ContainerError.notMISC(firstByte: first) }
     let version = Int(first & 0x07)
@@ -248,13 +251,15 @@ public enum Container {
     let computed = checksum(bytes)
     guard stored == computed else { throw ContainerError.checksumMismatch(stored: stored, computed: computed) }
     do {
-      return try decodeBody(bytes, profile: profile, maxPixels: maxPixels, minBitsPerPixel: minBitsPerPixel)
+      return try decodeBody(bytes, profile: profile, maxPixels: maxPixels, minBitsPerPixel: minBitsPerPixel,
+                            maxThumbnailPixels: maxThumbnailPixels)
     } catch let error as CodingError {
       throw ContainerError.invalid(error)
     }
   }
 
-  private static func decodeBody(_ bytes: [UInt8], profile: FormatProfile, maxPixels: Int, minBitsPerPixel: Double) throws -> Decoded {
+  private static func decodeBody(_ bytes: [UInt8], profile: FormatProfile, maxPixels: Int, minBitsPerPixel: Double,
+                                 maxThumbnailPixels: Int) throws -> Decoded {
     let flags = profile.flags
     var decoder = RangeDecoder(bytes, offset: headerLength)
     var layers = LayerBits()
@@ -315,6 +320,9 @@ public enum Container {
         throw CodingError("thumbnail", "long side \(longSide) is above the image's \(max(width, height))")
       }
       let size = thumbnailSize(imageWidth: width, imageHeight: height, longSide: longSide)
+      guard size.width * size.height <= maxThumbnailPixels else {
+        throw CodingError("thumbnail", "\(size.width)x\(size.height), more than the reader's \(maxThumbnailPixels) pixels")
+      }
       let rgb = try ThumbnailCodec.decode(width: size.width, height: size.height, from: &decoder, profile: profile)
       thumbnail = Thumbnail(width: size.width, height: size.height, rgb: rgb)
     }

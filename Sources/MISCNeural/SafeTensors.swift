@@ -74,6 +74,13 @@ public final class SafeTensorsFile: TensorSource, @unchecked Sendable {
     self.mappedLength = size
   }
 
+  /// The tensors a safetensors header in `bytes` declares, with every check of `init(path:)`
+  /// (the fuzz target's entry point: no file, no mapping).
+  public static func entries(parsing bytes: [UInt8]) throws -> [String: Entry] {
+    guard bytes.count >= 8 else { throw SafeTensorsError.truncated(path: "<bytes>", size: bytes.count) }
+    return try bytes.withUnsafeBytes { try parseHeader(base: $0.baseAddress!, size: bytes.count, path: "<bytes>").entries }
+  }
+
   deinit {
     munmap(UnsafeMutableRawPointer(mutating: mapping), mappedLength)
   }

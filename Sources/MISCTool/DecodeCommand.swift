@@ -84,6 +84,13 @@ struct Decode: AsyncParsableCommand {
     let bounded = limits.apply(to: decoder)
     let several = inputs.count > 1
     let command = self
+    defer {
+      // What the faults cost: every retry of a pass (connection lost, 5xx, a busy worker).
+      if let worker = restorer as? DiffusionServerRestorer, worker.retries.value > 0 {
+        let count = worker.retries.value
+        Console.note("note: restorer: \(count) \(count == 1 ? "retry" : "retries") (connection errors, 5xx or busy answers)")
+      }
+    }
     do {
       try await Batch(verb: "decoding", work: work, jobs: general.jobs).run { job in
         let input = job.input

@@ -64,6 +64,80 @@ import Testing
     #expect(sleeps.delays == [0.5, 1.0])
   }
 
+  static func busy(_ status: Int = 503, retryAfter: String? = "3") -> HTTPResponse {
+    FakeHTTPServer.json(status, ["error": ["message": "the worker is busy", "type": "busy"]],
+                        headers: retryAfter.map { ["Retry-After": $0] } ?? [:])
+  }
+
+  @Test func aBusyWorkerIsAskedAgainAfterItsRetryAfterWithTheSameSeedPastMaxAttempts() async throws {
+    let fake = try await FakeDiffusionWorker { index, _ in
+      index < 5 ? Self.busy() : try FakeDiffusionWorker.png(Image(width: 24, height: 16, fill: (9, 9, 9)))
+    }
+    defer { Task { await fake.stop() } }
+    let sleeps = SleepRecorder()
+    let client = restorer(fake, sleeps: sleeps)
+    let result = try await client.restore(condition, pass)
+    #expect(result[0, 0, 0] == 9)
+    #expect(fake.requests.count == 6)
+    #expect(sleeps.delays == [3, 3, 3, 3, 3])
+    #expect(Set(fake.requests.map(\.body)).count == 1)
+    #expect((fake.requests.last?.json["seed"] as? NSNumber)?.uint32Value == 4_000_000_000)
+    #expect(client.retries.value == 5)
+  }
+
+  @Test func a429WithoutRetryAfterBacksOffAndAnHTTPDateIsHonoured() async throws {
+    let date = "Sun, 06 Nov 2033 08:49:37 GMT"
+    let fake = try await FakeDiffusionWorker { index, _ in
+      switch index {
+      case 0: return Self.busy(429, retryAfter: nil)
+      case 1: return Self.busy(503, retryAfter: date)
+      default: return try FakeDiffusionWorker.png(Image(width: 24, height: 16, fill: (9, 9, 9)))
+      }
+    }
+    defer { Task { await fake.stop() } }
+    let sleeps = SleepRecorder()
+    var client = restorer(fake, sleeps: sleeps)
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "GMT")
+    formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+    let then = try #require(formatter.date(from: date))
+    client.now = { then.addingTimeInterval(-7) }
+    _ = try await client.restore(condition, pass)
+    #expect(sleeps.delays == [0.5, 7])
+  }
+
+  @Test func aWorkerBusyPastTheDeadlineIsAClearError() async throws {
+    let fake = try await FakeDiffusionWorker { _, _ in Self.busy(retryAfter: "40") }
+    defer { Task { await fake.stop() } }
+    let clock = FakeClock()
+    var configuration = DiffusionServerRestorer.Configuration()
+    configuration.busyDeadline = 100
+    var client = DiffusionServerRestorer(url: fake.url, configuration: configuration)
+    client.sleep = clock.sleep
+    client.now = clock.now
+    await #expect {
+      _ = try await client.restore(condition, pass)
+    } throws: { error in
+      guard case .busy(_, 503, "the worker is busy", 100, 3) = error as? DiffusionServerError else { return false }
+      return "\(error)".contains("stayed busy (HTTP 503) for 100 s")
+    }
+    #expect(fake.requests.count == 3 && client.retries.value == 2)
+  }
+
+  @Test func a503WithoutRetryAfterIsAFailureRetriedWithinMaxAttempts() async throws {
+    let fake = try await FakeDiffusionWorker { _, _ in Self.busy(retryAfter: nil) }
+    defer { Task { await fake.stop() } }
+    let sleeps = SleepRecorder()
+    await #expect {
+      _ = try await restorer(fake, attempts: 2, sleeps: sleeps).restore(condition, pass)
+    } throws: { error in
+      guard case .serverFailed(_, 503, _, 2) = error as? DiffusionServerError else { return false }
+      return true
+    }
+    #expect(sleeps.delays == [0.5])
+  }
+
   @Test func persistentServerErrorsFailAfterEveryAttempt() async throws {
     let fake = try await FakeDiffusionWorker { _, _ in FakeDiffusionWorker.error(500, "the pass failed: RuntimeError: boom") }
     defer { Task { await fake.stop() } }
@@ -164,4 +238,13 @@ import Testing
     #expect(throws: DiffusionServerError.self) { try DiffusionServerRestorer.url("localhost:7860") }
     #expect(try DiffusionServerRestorer.url("http://gpu-box:7860/").absoluteString == "http://gpu-box:7860/")
   }
+}
+
+/// A clock that only moves when the client sleeps.
+final class FakeClock: @unchecked Sendable {
+  private let lock = NSLock()
+  private var elapsed = 0.0
+  private let origin = Date(timeIntervalSince1970: 2_000_000_000)
+  var now: @Sendable () -> Date { { [self] in lock.withLock { origin.addingTimeInterval(elapsed) } } }
+  var sleep: @Sendable (Double) async throws -> Void { { [self] seconds in lock.withLock { elapsed += seconds } } }
 }

@@ -1,5 +1,8 @@
-"""The HTTP front of the worker (docs/RESTORER-PROTOCOL.md): request validation, one pass at a
-time through the engine, JSON errors. Standard library only."""
+"""The HTTP front of the worker (docs/RESTORER-PROTOCOL.md): request validation, a bounded queue in
+front of one engine (one pass at a time), JSON errors; an ASGI app (Starlette) served by uvicorn.
+
+The serving layer knows nothing of diffusion: it hands a validated `RestoreRequest` to the engine
+and encodes the pixels it gets back. `misc_worker.serve` puts the same handlers on Ray Serve."""
 
 from __future__ import annotations
 
@@ -7,11 +10,15 @@ import base64
 import binascii
 import io
 import json
+import asyncio
+import math
+import os
+import socket
 import sys
 import threading
 import time
 import traceback
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import numpy as np
@@ -26,6 +33,10 @@ MAX_SEED = 2**32 - 1
 DEFAULT_MAX_PIXELS = 2048 * 2048
 # At most this much of an oversized body is read (and dropped) before the connection closes.
 DRAIN_LIMIT = 64 << 20
+# Requests waiting behind the running pass before the worker answers 503 (`--max-queue`).
+DEFAULT_MAX_QUEUE = 16
+# Bounds of the Retry-After of a 503, in seconds.
+RETRY_AFTER_MIN, RETRY_AFTER_MAX = 1, 120
 
 
 class BadRequest(Exception):
@@ -156,123 +167,203 @@ def encode_png(pixels: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-class WorkerServer(ThreadingHTTPServer):
-    """Serves one engine; passes run one at a time under a lock, requests queue behind it."""
+class WorkerFront:
+    """The protocol over one engine, for any ASGI host (uvicorn here, Ray Serve in `serve.py`).
 
-    daemon_threads = True
+    At most one pass runs at a time, on one engine thread. Requests that find `max_queue` others
+    waiting get a 503 with `Retry-After` (the expected wait) before their body is kept, so memory
+    stays bounded by `max_queue + 1` bodies whatever the load."""
 
-    def __init__(self, address: tuple[str, int], engine: RestoreEngine, max_pixels: int = DEFAULT_MAX_PIXELS,
-                 log=sys.stderr):
-        super().__init__(address, Handler)
+    def __init__(self, engine: RestoreEngine, max_pixels: int = DEFAULT_MAX_PIXELS,
+                 max_queue: int = DEFAULT_MAX_QUEUE, log=sys.stderr):
         self.engine = engine
         self.max_pixels = max_pixels
+        self.max_queue = max_queue
         # Worst case: 3 bytes a pixel plus PNG filter bytes, 4/3 for base64, and the prompts.
         self.max_body_bytes = 5 * max_pixels + (1 << 20)
-        self.lock = threading.Lock()
-        self.counter_lock = threading.Lock()
-        self.requests = 0
         self.log = log
-
-    def next_request_id(self) -> int:
-        with self.counter_lock:
-            self.requests += 1
-            return self.requests
+        self.requests = 0
+        self.busy = 0  # 503s answered
+        self.admitted = 0  # requests holding a place: being read, waiting or running
+        self.pass_seconds = 1.0  # moving average of a pass, for Retry-After
+        self._engine_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="misc-pass")
+        self._lock = threading.Lock()
 
     def note(self, line: str) -> None:
         if self.log is not None:
             print(line, file=self.log, flush=True)
 
+    def retry_after(self) -> int:
+        """Seconds until a place is likely free: the queue ahead times the mean pass."""
+        return max(RETRY_AFTER_MIN, min(RETRY_AFTER_MAX, math.ceil(self.admitted * self.pass_seconds)))
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: WorkerServer
-    server_version = "misc-worker"
+    @staticmethod
+    def _json(status: int, value: Any, headers: dict[str, str] | None = None):
+        from starlette.responses import Response
+        return Response(json.dumps(value).encode(), status_code=status, media_type="application/json", headers=headers)
 
-    def log_message(self, format: str, *args: Any) -> None:  # the worker logs its own lines
-        pass
+    def _error(self, status: int, message: str, kind: str, headers: dict[str, str] | None = None):
+        return self._json(status, {"error": {"message": message, "type": kind}}, headers)
 
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _json(self, status: int, value: Any, headers: dict[str, str] | None = None) -> None:
-        self._send(status, json.dumps(value).encode(), "application/json", headers)
-
-    def _error(self, status: int, message: str, kind: str) -> None:
-        self._json(status, {"error": {"message": message, "type": kind}})
-
-    def _discard(self, count: int) -> None:
+    async def _drain(self, request, limit: int) -> None:
+        """Reads and drops (a bounded part of) a body, so that the client reads the answer
+        instead of a reset connection."""
+        seen = 0
         try:
-            self.connection.settimeout(10)
-            while count > 0:
-                chunk = self.rfile.read(min(count, 1 << 16))
-                if not chunk:
+            async for chunk in request.stream():
+                seen += len(chunk)
+                if seen >= limit:
                     break
-                count -= len(chunk)
-        except OSError:
+        except Exception:
             pass
 
-    def do_GET(self) -> None:
-        if self.path.split("?")[0] != "/v1/health":
-            return self._error(404, f"no such endpoint: GET {self.path}", "not_found")
+    async def health(self, request=None):
         try:
-            info = {"status": "ok", **self.server.engine.describe(), "max_pixels": self.server.max_pixels,
-                    "requests": self.server.requests}
+            info = {"status": "ok", **self.engine.describe(), "max_pixels": self.max_pixels,
+                    "requests": self.requests,
+                    "queue": {"waiting": max(0, self.admitted - 1), "max": self.max_queue, "busy_answers": self.busy},
+                    "pid": os.getpid()}
         except Exception as error:
             return self._error(500, f"health check failed: {type(error).__name__}: {error}", "internal")
-        self._json(200, info)
+        return self._json(200, info)
 
-    def do_POST(self) -> None:
-        if self.path.split("?")[0] != "/v1/restore":
-            self.close_connection = True
-            return self._error(404, f"no such endpoint: POST {self.path}", "not_found")
-        length = self.headers.get("Content-Length")
+    async def not_found(self, request):
+        return self._error(404, f"no such endpoint: {request.method} {request.url.path}", "not_found",
+                           {"Connection": "close"} if request.method == "POST" else None)
+
+    async def restore(self, request):
+        length = request.headers.get("content-length")
         if length is None or not length.isdigit():
-            self.close_connection = True
-            return self._error(411, "the request needs a Content-Length", "invalid_request")
-        if int(length) > self.server.max_body_bytes:
-            self.close_connection = True
-            self._error(413, f"the body is {length} bytes, more than the worker's {self.server.max_body_bytes}",
-                        "invalid_request")
-            # Read (a bounded part of) what the client is still sending, so that it gets to read
-            # the answer instead of a reset connection.
-            self._discard(min(int(length), DRAIN_LIMIT))
-            return
-        raw = self.rfile.read(int(length))
-        request_id = self.server.next_request_id()
+            return self._error(411, "the request needs a Content-Length", "invalid_request", {"Connection": "close"})
+        length = int(length)
+        if length > self.max_body_bytes:
+            await self._drain(request, min(length, DRAIN_LIMIT))
+            return self._error(413, f"the body is {length} bytes, more than the worker's {self.max_body_bytes}",
+                               "invalid_request", {"Connection": "close"})
+        with self._lock:
+            self.requests += 1
+            request_id = self.requests
+            full = self.admitted > self.max_queue  # one running, max_queue waiting
+            if full:
+                self.busy += 1
+            else:
+                self.admitted += 1
+        if full:
+            retry = self.retry_after()
+            await self._drain(request, length)
+            self.note(f"restore #{request_id}: busy ({self.max_queue} waiting): 503, Retry-After {retry}")
+            return self._error(503, f"the worker is busy: {self.max_queue} requests are waiting; retry in {retry} s",
+                               "busy", {"Retry-After": str(retry)})
         try:
-            request = parse_restore(raw, self.server.max_pixels)
+            return await self._admitted(request, request_id, length)
+        finally:
+            with self._lock:
+                self.admitted -= 1
+
+    async def _admitted(self, request, request_id: int, length: int):
+        from starlette.responses import Response
+
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > length:
+                return self._error(400, "the body is longer than its Content-Length", "invalid_request",
+                                   {"Connection": "close"})
+        loop = asyncio.get_running_loop()
+        try:
+            # Base64 and PNG decoding run off the event loop, beside the pass.
+            parsed = await loop.run_in_executor(None, parse_restore, bytes(raw), self.max_pixels)
         except BadRequest as error:
-            self.server.note(f"restore #{request_id}: rejected: {error}")
+            self.note(f"restore #{request_id}: rejected: {error}")
             return self._error(error.status, str(error), "invalid_request")
+        del raw
         queued = time.perf_counter()
         try:
-            with self.server.lock:
-                waited = time.perf_counter() - queued
-                result = self.server.engine.restore(request)
-            png = encode_png(result.pixels)
+            result, png, waited = await loop.run_in_executor(
+                self._engine_thread, self._run, parsed, queued)
         except UnsupportedRequest as error:
-            self.server.note(f"restore #{request_id}: rejected: {error}")
+            self.note(f"restore #{request_id}: rejected: {error}")
             return self._error(400, str(error), "invalid_request")
         except Exception as error:
-            self.server.note(f"restore #{request_id}: failed:\n{traceback.format_exc()}")
+            self.note(f"restore #{request_id}: failed:\n{traceback.format_exc()}")
             return self._error(500, f"the pass failed: {type(error).__name__}: {error}", "internal")
-        width, height = request.image.size
-        self.server.note(
-            f"restore #{request_id}: {width}x{height} {result.pipeline} steps={request.steps} "
-            f"cfg={request.guidance_scale:g} strength={request.strength:g} seed={request.seed} "
-            f"color_fix={'on' if request.color_fix else 'off'} {result.seconds:.2f}s prompt={request.prompt[:60]!r}")
-        self._send(200, png, "image/png", {
+        self.pass_seconds = 0.7 * self.pass_seconds + 0.3 * max(result.seconds, 0.01)
+        width, height = parsed.image.size
+        self.note(
+            f"restore #{request_id}: {width}x{height} {result.pipeline} steps={parsed.steps} "
+            f"cfg={parsed.guidance_scale:g} strength={parsed.strength:g} seed={parsed.seed} "
+            f"color_fix={'on' if parsed.color_fix else 'off'} {result.seconds:.2f}s prompt={parsed.prompt[:60]!r}")
+        return Response(png, media_type="image/png", headers={
             "X-MISC-Request-Id": str(request_id),
             "X-MISC-Pipeline": result.pipeline,
-            "X-MISC-Seed": str(request.seed),
+            "X-MISC-Seed": str(parsed.seed),
             "X-MISC-Elapsed-Ms": f"{result.seconds * 1000:.1f}",
             "X-MISC-Queue-Ms": f"{waited * 1000:.1f}",
         })
+
+    def _run(self, parsed: RestoreRequest, queued: float) -> tuple[RestoreResult, bytes, float]:
+        """On the engine thread: one pass and its PNG."""
+        waited = time.perf_counter() - queued
+        result = self.engine.restore(parsed)
+        return result, encode_png(result.pixels), waited
+
+    def close(self) -> None:
+        self._engine_thread.shutdown(wait=False, cancel_futures=True)
+
+
+def create_app(front: WorkerFront):
+    """The Starlette app of `front`: GET /v1/health, POST /v1/restore, JSON 404s elsewhere."""
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    async def fallback(request):
+        return await front.not_found(request)
+
+    app = Starlette(routes=[
+        Route("/v1/health", front.health, methods=["GET"]),
+        Route("/v1/restore", front.restore, methods=["POST"]),
+        Route("/{path:path}", fallback, methods=["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"]),
+    ])
+    return app
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket (port 0: a free one), bound before the server starts so that its port
+    can be printed."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def uvicorn_server(front: WorkerFront, connections: int | None = None):
+    """uvicorn on the app of `front`. Past `connections` open connections uvicorn itself answers
+    503 (a backstop far above the queue: each open connection costs a few kB, never a body)."""
+    import uvicorn
+
+    config = uvicorn.Config(create_app(front), log_level="warning", access_log=False, lifespan="off",
+                            limit_concurrency=connections or (front.max_queue + 1024),
+                            timeout_keep_alive=30, timeout_graceful_shutdown=5, http="h11")
+    return uvicorn.Server(config)
+
+
+def serve_in_thread(front: WorkerFront, host: str = "127.0.0.1", port: int = 0):
+    """Tests: the app on a thread; returns (url, stop)."""
+    sock = listen(host, port)
+    server = uvicorn_server(front)
+    server.install_signal_handlers = lambda: None  # uvicorn < 0.29
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started and thread.is_alive():
+        time.sleep(0.01)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+        front.close()
+
+    return f"http://{host}:{sock.getsockname()[1]}", stop

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-
 import numpy as np
 import pytest
 from conftest import Worker, png_base64, request_fields, sample_image
 
 from misc_worker.engine import RestoreResult
-from misc_worker.server import WorkerServer
+from misc_worker.server import WorkerFront, serve_in_thread
 
 BAD = [
     ({"image": None}, "image"),
@@ -103,11 +101,10 @@ class FlakyEngine:
 
 
 def test_internal_failure_is_500_and_the_server_keeps_serving():
-    server = WorkerServer(("127.0.0.1", 0), FlakyEngine(), max_pixels=8192, log=None)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url, stop = serve_in_thread(WorkerFront(FlakyEngine(), max_pixels=8192, log=None))
     try:
         client = Worker.__new__(Worker)
-        client.url = f"http://127.0.0.1:{server.server_address[1]}"
+        client.url = url
         first = client.restore(**request_fields())
         assert first.status == 500
         assert "RuntimeError: CUDA out of memory (simulated)" in first.json()["error"]["message"]
@@ -115,5 +112,4 @@ def test_internal_failure_is_500_and_the_server_keeps_serving():
         assert second.status == 200
         assert np.array_equal(second.image(), sample_image())
     finally:
-        server.shutdown()
-        server.server_close()
+        stop()

@@ -6,7 +6,9 @@ import MISCImage
 
 /// A `Restorer` that runs each pass on the diffusion worker (`worker/`, a diffusers service)
 /// over HTTP, as `docs/RESTORER-PROTOCOL.md` describes. Connection errors and 5xx answers are
-/// retried with backoff; 4xx answers fail at once with the worker's message.
+/// retried with backoff; a busy worker (503 with `Retry-After`, or 429) is asked again, with the
+/// same request and so the same seed, after the wait it names, until `busyDeadline`; other 4xx
+/// answers fail at once with the worker's message.
 public struct DiffusionServerRestorer: Restorer {
   /// How patient the client is.
   public struct Configuration: Sendable, Hashable {
@@ -21,8 +23,22 @@ public struct DiffusionServerRestorer: Restorer {
     public var baseDelay: Double = 0.5
     /// The longest wait between two attempts, in seconds.
     public var maxDelay: Double = 8
+    /// How long, in seconds from its first attempt, a request is retried while the worker says
+    /// it is busy (503 with `Retry-After`, or 429); these retries do not count in `maxAttempts`.
+    public var busyDeadline: Double = 900
+    /// The longest wait a `Retry-After` may impose, in seconds.
+    public var maxRetryAfter: Double = 120
 
     public init() {}
+  }
+
+  /// Retries made, shared by a client and its copies (the decode reports them).
+  public final class RetryCount: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    public init() {}
+    public var value: Int { lock.withLock { count } }
+    func add() { lock.withLock { count += 1 } }
   }
 
   /// What `GET /v1/health` says about the worker.
@@ -60,6 +76,10 @@ public struct DiffusionServerRestorer: Restorer {
   public var log: @Sendable (String) -> Void = { _ in }
   /// The wait between attempts (replaced by tests).
   var sleep: @Sendable (Double) async throws -> Void = { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) }
+  /// The clock of `busyDeadline` (replaced by tests).
+  var now: @Sendable () -> Date = { Date() }
+  /// Every retry this client (and its copies) made: connection errors, 5xx, busy answers.
+  public private(set) var retries = RetryCount()
 
   public var name: String {
     guard let health else { return "diffusion worker at \(baseURL.absoluteString)" }
@@ -97,6 +117,7 @@ public struct DiffusionServerRestorer: Restorer {
     let health = try await restorer.checkHealth()
     var connected = DiffusionServerRestorer(url: url, configuration: configuration, health: health)
     connected.log = log
+    connected.retries = restorer.retries
     return connected
   }
 
@@ -145,17 +166,36 @@ public struct DiffusionServerRestorer: Restorer {
     return URL(string: base + "/" + path)!
   }
 
-  /// One request, retried on connection errors and 5xx: the body of the 2xx answer.
+  /// One request, retried on connection errors and 5xx, and while the worker is busy: the body
+  /// of the 2xx answer.
   private func exchange(_ url: URL, body: Data?, timeout: Double) async throws -> Data {
     let attempts = max(1, configuration.maxAttempts)
+    let started = now()
     var attempt = 1
+    var busyRetries = 0
     while true {
       try Task.checkCancellation()
       let failure: DiffusionServerError
       do {
-        let (status, data) = try await HTTPExchange.perform(url: url, body: body, timeout: timeout)
+        let (status, headers, data) = try await HTTPExchange.perform(url: url, body: body, timeout: timeout)
         if (200..<300).contains(status) { return data }
         let message = Self.serverMessage(data) ?? "no message"
+        let retryAfter = headers["retry-after"].flatMap { ChatCompletionsClient.retryAfter($0, now: now()) }
+        if status == 429 || (status == 503 && retryAfter != nil) {
+          // Busy: the same request again (the same seed) after the wait the worker names.
+          let backoff = min(configuration.maxDelay, configuration.baseDelay * pow(2, Double(min(busyRetries, 16))))
+          let delay = min(configuration.maxRetryAfter, retryAfter ?? backoff)
+          let elapsed = now().timeIntervalSince(started)
+          guard elapsed + delay <= configuration.busyDeadline else {
+            throw DiffusionServerError.busy(url: url.absoluteString, status: status, message: message,
+                                            seconds: configuration.busyDeadline, attempts: attempt + busyRetries)
+          }
+          busyRetries += 1
+          retries.add()
+          log("the diffusion worker at \(url.absoluteString) is busy (HTTP \(status)); retry in \(String(format: "%.1f", delay)) s")
+          try await sleep(delay)
+          continue
+        }
         if (400..<500).contains(status) {
           throw DiffusionServerError.rejected(url: url.absoluteString, status: status, message: message)
         }
@@ -169,6 +209,7 @@ public struct DiffusionServerRestorer: Restorer {
       guard attempt < attempts else { throw failure }
       let delay = min(configuration.maxDelay, configuration.baseDelay * pow(2, Double(attempt - 1)))
       log("\(failure); retry \(attempt) of \(attempts - 1) in \(String(format: "%.1f", delay)) s")
+      retries.add()
       try await sleep(delay)
       attempt += 1
     }
@@ -209,6 +250,8 @@ public enum DiffusionServerError: Error, CustomStringConvertible, Sendable, Equa
   case rejected(url: String, status: Int, message: String)
   /// A 5xx after every attempt.
   case serverFailed(url: String, status: Int, message: String, attempts: Int)
+  /// The worker was still busy (503 with Retry-After, or 429) at the client's busy deadline.
+  case busy(url: String, status: Int, message: String, seconds: Double, attempts: Int)
   /// A 2xx whose body is not what the protocol promises.
   case badResponse(url: String, reason: String)
 
@@ -224,6 +267,9 @@ public enum DiffusionServerError: Error, CustomStringConvertible, Sendable, Equa
       return "the diffusion worker at \(url) refused the request (HTTP \(status)): \(message)"
     case let .serverFailed(url, status, message, attempts):
       return "the diffusion worker at \(url) failed (HTTP \(status)): \(message)" + Self.times(attempts)
+    case let .busy(url, status, message, seconds, attempts):
+      return "the diffusion worker at \(url) stayed busy (HTTP \(status)) for \(String(format: "%g", seconds)) s: \(message)"
+        + Self.times(attempts)
     case let .badResponse(url, reason):
       return "unexpected answer from the diffusion worker at \(url): \(reason)"
     }

@@ -11,8 +11,8 @@ enum HTTPExchange {
     case unreachable(reason: String)
   }
 
-  /// GET (no body) or POST JSON: the status and the body of the answer.
-  static func perform(url: URL, body: Data?, timeout: Double) async throws -> (Int, Data) {
+  /// GET (no body) or POST JSON: the status, the lower-cased headers and the body of the answer.
+  static func perform(url: URL, body: Data?, timeout: Double) async throws -> (Int, [String: String], Data) {
     var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout + 1)
     request.httpMethod = body == nil ? "GET" : "POST"
     if let body {
@@ -27,13 +27,17 @@ enum HTTPExchange {
     defer { session.finishTasksAndInvalidate() }
 
     let watch = DeadlineTransfer()
-    let outcome: Result<(Int, Data), any Error> = await withTaskCancellationHandler {
+    let outcome: Result<(Int, [String: String], Data), any Error> = await withTaskCancellationHandler {
       await withCheckedContinuation { continuation in
         let task = session.dataTask(with: request) { data, response, error in
           if let error {
             continuation.resume(returning: .failure(error))
           } else if let response = response as? HTTPURLResponse {
-            continuation.resume(returning: .success((response.statusCode, data ?? Data())))
+            var headers: [String: String] = [:]
+            for (key, value) in response.allHeaderFields {
+              if let key = key as? String, let value = value as? String { headers[key.lowercased()] = value }
+            }
+            continuation.resume(returning: .success((response.statusCode, headers, data ?? Data())))
           } else {
             continuation.resume(returning: .failure(URLError(.badServerResponse)))
           }
