@@ -26,6 +26,11 @@ public struct RateControl: Sendable {
   public var coarseStride = 3
   /// The coarse scan stops after two sizes in a row score more than this many dB below the best.
   public var plateauMargin = 0.15
+  /// A size whose first fitting trial lands within about two quality steps of the budget and
+  /// scores more than this many dB below the best so far is not refined to its highest
+  /// fitting quality: one quality step gains about 0.1 dB, so it cannot win, and the codings
+  /// saved are those of the largest sizes.
+  public var losingMargin = 0.4
 
   public init() {}
 
@@ -70,7 +75,8 @@ public struct RateControl: Sendable {
     /// A size's best file; nil when even its coarsest quality overflows the budget.
     func score(_ index: Int) -> Choice? {
       if let known = scores[index] { return known }
-      guard let choice = search.best(longSide: sides[index]) else { return nil }
+      guard let choice = search.best(longSide: sides[index],
+                                             toBeat: best.thumbnailSize == nil ? -.infinity : best.referencePSNR - losingMargin) else { return nil }
       scores[index] = choice
       return choice
     }
@@ -127,8 +133,9 @@ public struct RateControl: Sendable {
     let prefix: Container.Prefix
     let budgetBytes: Int
     var trials = 1
-    /// Fitting qualities found so far, by long side.
-    var fitted: [Int: Int] = [:]
+    /// The sizes fitted so far: thumbnail area, the highest quality that fits, its file bytes,
+    /// and the log-size slope per quality step measured there.
+    var fitted: [(area: Double, quality: Int, bytes: Int, slope: Double)] = []
 
     init(image: Image, prefix: Container.Prefix, budgetBytes: Int) {
       self.image = image
@@ -136,16 +143,26 @@ public struct RateControl: Sendable {
       self.budgetBytes = budgetBytes
     }
 
-    /// The best file for thumbnails of this long side, or nil if none fits.
-    mutating func best(longSide: Int) -> Choice? {
+    /// The best file for thumbnails of this long side, or nil if none fits. When a fitting
+    /// trial near the budget scores below `toBeat`, the search stops there: the size loses (its
+    /// score is then that trial's, a little below its best).
+    mutating func best(longSide: Int, toBeat: Double = -.infinity) -> Choice? {
       let size = Container.thumbnailSize(imageWidth: image.width, imageHeight: image.height, longSide: longSide)
       let small = Resample.area(image, width: size.width, height: size.height)
       let thumbnail = ThumbnailCodec.analyse(rgb: small.pixels, width: size.width, height: size.height, profile: prefix.profile)
-      guard let (quality, encoded, levels) = highestFitting(thumbnail, start: startQuality(longSide)) else { return nil }
-      fitted[longSide] = quality
+      let guess = start(size)
+      let image = self.image
       // The encoder's reconstruction is the decoder's output bit for bit, so no decode is needed.
-      let decoded = Image(width: size.width, height: size.height, pixels: levels.reconstruction())
-      let psnr = PSNR.psnr(MISCDecoder.reference(thumbnail: decoded, width: image.width, height: image.height), image)
+      func score(_ levels: ThumbnailCodec.Levels) -> Double {
+        let decoded = Image(width: size.width, height: size.height, pixels: levels.reconstruction())
+        return PSNR.psnr(MISCDecoder.reference(thumbnail: decoded, width: image.width, height: image.height), image)
+      }
+      guard let (quality, encoded, levels, slope, scored) = highestFitting(thumbnail, start: guess.quality, slope: guess.slope,
+                                                                         toBeat: toBeat, score: score) else {
+        return nil
+      }
+      fitted.append((Double(size.width * size.height), quality, encoded.bytes.count, slope))
+      let psnr = scored ?? score(levels)
       return Choice(encoded: encoded, thumbnailSize: size, quality: quality, referencePSNR: psnr, trials: trials)
     }
 
@@ -162,20 +179,28 @@ public struct RateControl: Sendable {
       return Choice(encoded: encoded, thumbnailSize: size, quality: quality, referencePSNR: psnr, trials: trials)
     }
 
-    /// The fitted quality of the nearest size tried; bytes grow with size and with quality.
-    private func startQuality(_ longSide: Int) -> Int {
-      guard let nearest = fitted.keys.min(by: { abs($0 - longSide) < abs($1 - longSide) }) else {
-        return ThumbnailCodec.qualityLevels / 2
+    /// The first quality to try for thumbnails of this long side, and the log-size slope to aim
+    /// with: from the nearest size fitted so far, moved by the change in area. The file bytes at
+    /// one quality grow about as area^`areaExponent`, and ln(bytes) by the nearest size's
+    /// measured slope per quality step, so the guess usually fits with the next quality up not
+    /// fitting: two codings a size.
+    private func start(_ size: (width: Int, height: Int)) -> (quality: Int, slope: Double) {
+      let area = Double(size.width * size.height)
+      guard let nearest = fitted.min(by: { abs(log($0.area / area)) < abs(log($1.area / area)) }) else {
+        return (ThumbnailCodec.qualityLevels / 2, Self.typicalLogSlope)
       }
-      return fitted[nearest]!
+      let predicted = log(Double(max(nearest.bytes, 1))) + Self.areaExponent * log(area / nearest.area)
+      let aim = Double(nearest.quality) + (log(Double(budgetBytes)) - predicted) / nearest.slope
+      return (Int(aim.rounded(.down)), nearest.slope)
     }
 
     /// The highest quality whose file fits. File size grows about geometrically with quality, so
     /// each trial aims at the budget along the log-size slope of the trials so far (a secant
     /// search), then the bracket [fits, does not fit] closes to adjacent qualities: about 2.7
     /// codings a size on Kodak.
-    private mutating func highestFitting(_ thumbnail: ThumbnailCodec.Analysis, start: Int)
-      -> (Int, Container.Encoded, ThumbnailCodec.Levels)? {
+    private mutating func highestFitting(_ thumbnail: ThumbnailCodec.Analysis, start: Int, slope startSlope: Double,
+                                         toBeat: Double, score: (ThumbnailCodec.Levels) -> Double)
+      -> (Int, Container.Encoded, ThumbnailCodec.Levels, Double, Double?)? {
       let top = ThumbnailCodec.qualityLevels - 1
       var cache: [Int: (encoded: Container.Encoded, levels: ThumbnailCodec.Levels?)] = [:]
       func bytes(_ quality: Int) -> Int {
@@ -189,24 +214,38 @@ public struct RateControl: Sendable {
       var high = top + 1  // the lowest quality known not to fit (or top + 1)
       var quality = min(max(start, 0), top)
       var previous: (quality: Int, bytes: Int)? = nil
+      var measured = startSlope
+      var scored: (quality: Int, psnr: Double)? = nil
       while true {
         let size = bytes(quality)
         if size <= budgetBytes { low = quality } else { high = quality }
         if high - low <= 1 { break }
         // ln(bytes) per quality step: measured from the last two trials, else a typical value.
-        var slope = Self.typicalLogSlope
         if let p = previous, p.quality != quality, p.bytes > 0, size > 0 {
-          slope = min(max(log(Double(size) / Double(p.bytes)) / Double(quality - p.quality), 0.01), 1)
+          measured = min(max(log(Double(size) / Double(p.bytes)) / Double(quality - p.quality), 0.01), 1)
         }
         previous = (quality, size)
-        let aim = Double(quality) + log(Double(budgetBytes) / Double(max(size, 1))) / slope
+        let aim = Double(quality) + log(Double(budgetBytes) / Double(max(size, 1))) / measured
+        if low == quality, toBeat > -.infinity, aim < Double(quality + 2), let levels = cache[quality]?.levels {
+          scored = (quality, score(levels))
+          if scored!.psnr < toBeat { break }
+        }
         quality = min(max(Int(aim.rounded(.down)), low + 1), high - 1)
       }
       guard low >= 0, let found = cache[low], let levels = found.levels else { return nil }
-      return (low, found.encoded, levels)
+      // For the next size: the slope over the widest span of qualities coded (one step alone is
+      // noisy), else the one the search aimed with.
+      if let first = cache.keys.min(), let last = cache.keys.max(), last - first >= 2 {
+        let (a, b) = (cache[first]!.encoded.bytes.count, cache[last]!.encoded.bytes.count)
+        if a > 0, b > 0 { measured = min(max(log(Double(b) / Double(a)) / Double(last - first), 0.01), 1) }
+      }
+      return (low, found.encoded, levels, measured, scored.flatMap { $0.quality == low ? $0.psnr : nil })
     }
 
     /// A typical growth of ln(file bytes) per quality index, for the first step of the search.
     static let typicalLogSlope = 0.06
+    /// How file bytes at one quality grow with the thumbnail's area (bytes ∝ area^this): below 1,
+    /// since a smaller thumbnail packs more detail into each pixel.
+    static let areaExponent = 0.8
   }
 }

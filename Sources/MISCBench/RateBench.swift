@@ -6,7 +6,9 @@ import MISCMetrics
 
 /// `misc bench rate`: at one bpp target, the file size and I_ref PSNR of our rate control against
 /// the paper's pixel path and a WebP thumbnail, each given the same whole-file byte budget and the
-/// same container framing.
+/// same container framing, and against what a user would pick instead: a plain AVIF file at full
+/// resolution and one downscaled by the best factor per image, each within the same whole-file
+/// byte budget (an AVIF file carries its own framing, so it gets the whole budget).
 public enum RateBench {
   public struct Entry: Codable, Sendable {
     public var bytes: Int
@@ -15,6 +17,9 @@ public enum RateBench {
     public var referencePSNR: Double
     /// The thumbnail coded, e.g. "64x43 q37".
     public var thumbnail: String
+    /// False when even the method's smallest file exceeds the budget; the entry is then a
+    /// mid-grey image at no cost (what the user gets within the budget), not that file.
+    public var fits: Bool = true
   }
 
   public struct Row: Codable, Sendable {
@@ -23,8 +28,14 @@ public enum RateBench {
     public var height: Int
     public var budgetBytes: Int
     public var ours: Entry
-    public var pixel: Entry
-    public var webp: Entry
+    /// The reference rows; nil when the bench ran without them (`references: false`).
+    public var pixel: Entry?
+    public var webp: Entry?
+    /// AVIF at full resolution, the best quantizer within the budget (`MatchedRate.code`).
+    public var avif: Entry?
+    /// AVIF downscaled by 1/2, 1/4 or 1/8 (the best per image) and upsampled bicubically
+    /// (`MatchedRate.codeDownscaled`).
+    public var avifDownscaled: Entry?
   }
 
   public struct Mean: Codable, Sendable {
@@ -39,10 +50,14 @@ public enum RateBench {
     public var means: [Mean]
     /// Mean wall time of our rate control per image, in milliseconds.
     public var oursMilliseconds: Double
+    /// Mean of our file bytes over the budget.
+    public var oursBudgetUse: Double
   }
 
-  public static func run(dataset: String, bitsPerPixel: Double, log: (String) -> Void = { _ in }) async throws -> Report {
-    try ExternalTool.ensureInstalled(ReferenceCodec.webp.tools, log: log)
+  /// With `references` false only our rate control runs (to time it); the reference rows are nil.
+  public static func run(dataset: String, bitsPerPixel: Double, references: Bool = true,
+                         log: (String) -> Void = { _ in }) async throws -> Report {
+    if references { try ExternalTool.ensureInstalled(ReferenceCodec.webp.tools + ReferenceCodec.avif.tools, log: log) }
     let files = try ThumbnailBench.datasetFiles(dataset)
     let scratch = try ExternalTool.temporaryDirectory("bench-rate")
     defer { try? FileManager.default.removeItem(at: scratch) }
@@ -69,18 +84,26 @@ public enum RateBench {
       let framing = try Container.Prefix(contents).finish(thumbnail: nil, quality: 0).bytes.count
       let room = budget - framing
 
-      let pixel = pixelPath(image, room: room, framing: framing)
-      let webp = try webpPath(image, room: room, framing: framing, in: scratch)
-      rows.append(Row(name: name, width: image.width, height: image.height, budgetBytes: budget, ours: ours, pixel: pixel, webp: webp))
+      let pixel = references ? pixelPath(image, room: room, framing: framing) : nil
+      let webp = references ? try webpPath(image, room: room, framing: framing, in: scratch) : nil
+      let avif = references ? try avifPath(image, budget: budget, downscaled: false, in: scratch) : nil
+      let avifDownscaled = references ? try avifPath(image, budget: budget, downscaled: true, in: scratch) : nil
+      rows.append(Row(name: name, width: image.width, height: image.height, budgetBytes: budget, ours: ours, pixel: pixel, webp: webp,
+                      avif: avif, avifDownscaled: avifDownscaled))
     }
-    func mean(_ method: String, _ entry: (Row) -> Entry) -> Mean {
-      let n = Double(max(rows.count, 1))
-      return Mean(method: method, bitsPerPixel: rows.map { entry($0).bitsPerPixel }.reduce(0, +) / n,
-                  referencePSNR: rows.map { entry($0).referencePSNR }.reduce(0, +) / n)
+    func mean(_ method: String, _ entry: (Row) -> Entry?) -> Mean? {
+      let entries = rows.compactMap(entry)
+      guard !entries.isEmpty else { return nil }
+      let n = Double(entries.count)
+      return Mean(method: method, bitsPerPixel: entries.map(\.bitsPerPixel).reduce(0, +) / n,
+                  referencePSNR: entries.map(\.referencePSNR).reduce(0, +) / n)
     }
+    let n = Double(max(rows.count, 1))
     return Report(bitsPerPixel: bitsPerPixel, rows: rows,
-                  means: [mean("misc", \.ours), mean("pixel", \.pixel), mean("webp", \.webp)],
-                  oursMilliseconds: seconds * 1000 / Double(max(rows.count, 1)))
+                  means: [mean("misc", \.ours), mean("pixel", \.pixel), mean("webp", \.webp),
+                          mean("avif", \.avif), mean("avif↓", \.avifDownscaled)].compactMap { $0 },
+                  oursMilliseconds: seconds * 1000 / n,
+                  oursBudgetUse: rows.map { Double($0.ours.bytes) / Double($0.budgetBytes) }.reduce(0, +) / n)
   }
 
   /// The candidate thumbnail long sides, as the rate control tries them.
@@ -151,17 +174,41 @@ public enum RateBench {
     return best
   }
 
+  /// A plain AVIF file in place of a MISC file, within the same whole-file `budget`: the
+  /// matched-rate search of `misc eval` (bisection over avifenc's quantizer ladder), at full
+  /// resolution or in its downscaled mode. When not even the coarsest file fits, the entry is
+  /// mid-grey at no cost and says so.
+  static func avifPath(_ image: Image, budget: Int, downscaled: Bool, in directory: URL) throws -> Entry {
+    let pixels = Double(image.pixelCount)
+    let scratch = directory.appendingPathComponent(downscaled ? "avif-downscaled" : "avif")
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    let coded = downscaled
+      ? try MatchedRate.codeDownscaled(image, codec: .avif, target: budget, scratch: scratch)
+      : try MatchedRate.code(image, codec: .avif, target: budget, scratch: scratch)
+    guard coded.fits, coded.bytes <= budget else {
+      return Entry(bytes: 0, bitsPerPixel: 0,
+                   referencePSNR: PSNR.psnr(Image(width: image.width, height: image.height, fill: (128, 128, 128)), image),
+                   thumbnail: "none (\(coded.settings) is \(coded.bytes) B)", fits: false)
+    }
+    return Entry(bytes: coded.bytes, bitsPerPixel: Double(coded.bytes * 8) / pixels,
+                 referencePSNR: PSNR.psnr(coded.image, image), thumbnail: coded.settings)
+  }
+
   public static func table(_ report: Report) -> String {
     var out = String(format: "target %.4f bpp; I_ref PSNR (dB) and file bpp per image\n", report.bitsPerPixel)
-    out += "image        budget   misc dB  bpp     pixel dB bpp     webp dB  bpp     misc thumbnail\n"
+    out += "image        budget   misc dB  bpp      pixel dB bpp      webp dB  bpp      avif dB  bpp      avif↓ dB bpp      misc thumbnail / avif↓\n"
+    func cell(_ entry: Entry?) -> String {
+      entry.map { String(format: "%6.2f   %.4f", $0.referencePSNR, $0.bitsPerPixel) } ?? "     -   -     "
+    }
     for r in report.rows {
-      out += String(format: "%-12@ %6d   %6.2f   %.4f  %6.2f   %.4f  %6.2f   %.4f  %@\n",
-                    r.name as NSString, r.budgetBytes, r.ours.referencePSNR, r.ours.bitsPerPixel,
-                    r.pixel.referencePSNR, r.pixel.bitsPerPixel, r.webp.referencePSNR, r.webp.bitsPerPixel, r.ours.thumbnail as NSString)
+      out += String(format: "%-12@ %6d   ", r.name as NSString, r.budgetBytes)
+      out += [cell(r.ours), cell(r.pixel), cell(r.webp), cell(r.avif), cell(r.avifDownscaled)].joined(separator: "  ")
+      out += "  \(r.ours.thumbnail)" + (r.avifDownscaled.map { " / \($0.thumbnail)" } ?? "") + "\n"
     }
     for m in report.means {
       out += String(format: "mean %-6@ %6.2f dB at %.4f bpp\n", m.method as NSString, m.referencePSNR, m.bitsPerPixel)
     }
+    out += String(format: "misc files: %.1f%% of the budget on average\n", report.oursBudgetUse * 100)
     out += String(format: "rate control: %.0f ms per image\n", report.oursMilliseconds)
     return out
   }

@@ -7,11 +7,15 @@ import MISCBench
 struct BenchRate: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "rate",
-    abstract: "I_ref PSNR at a bpp target: our rate control, the paper's pixel path, and a WebP thumbnail.",
+    abstract: "I_ref PSNR at a bpp target: our rate control, the paper's pixel path, a WebP thumbnail and AVIF.",
     discussion: """
       Every method gets the same whole-file byte budget (⌊bpp · pixels / 8⌋) and pays the same \
       container framing; the thumbnail is upsampled bicubically to full resolution (I_ref) and \
-      compared with the original. Files carry the thumbnail only (no semantic layers).
+      compared with the original. Files carry the thumbnail only (no semantic layers). Two \
+      reference rows are what a user would pick instead, each a whole AVIF file within the same \
+      budget (the matched-rate search of `misc eval`): AVIF at full resolution, and AVIF \
+      downscaled by 1/2, 1/4 or 1/8 (the best per image) and upsampled bicubically. A row whose \
+      smallest file exceeds the budget counts as mid-grey at 0 bpp.
       """
   )
 
@@ -23,6 +27,9 @@ struct BenchRate: AsyncParsableCommand {
 
   @Flag(name: .long, help: "Print the report (every image and the means) as JSON to stdout.")
   var json = false
+
+  @Flag(name: .customLong("misc-only"), help: "Run only our rate control (to time it); no reference rows.")
+  var miscOnly = false
 
   func validate() throws {
     var isDirectory: ObjCBool = false
@@ -36,7 +43,7 @@ struct BenchRate: AsyncParsableCommand {
 
   func run() async throws {
     let showProgress = isatty(STDERR_FILENO) != 0
-    let report = try await RateBench.run(dataset: dataset, bitsPerPixel: bpp) { line in
+    let report = try await RateBench.run(dataset: dataset, bitsPerPixel: bpp, references: !miscOnly) { line in
       if showProgress { Console.progress("bench rate: \(line)") }
     }
     if showProgress { Console.progress(nil) }
