@@ -122,7 +122,7 @@ public enum EvalReport {
     return html
   }
 
-  /// "misc1, misc2: MISC format v1; …; webp, webp-down: cwebp 1.2.4": codecs sharing a version together.
+  /// "misc1, misc2: MISC format v4; …; webp, webp-down: cwebp 1.2.4": codecs sharing a version together.
   static func codecVersions(_ codecs: [EvalCodec], _ versions: [String: String]) -> String {
     var groups: [(version: String, ids: [String])] = []
     for codec in codecs {

@@ -1,5 +1,6 @@
 import Foundation
 import MISC
+import MISCCoding
 import MISCImage
 import MISCMetrics
 
@@ -155,7 +156,7 @@ public struct Evaluation: Sendable {
 
   func version(of codec: EvalCodec) -> String {
     switch codec {
-    case .misc: "MISC format v1; restorer: \(setup.restorer.name)"
+    case .misc: "MISC format v\(Container.version); restorer: \(setup.restorer.name)"
     case let .reference(reference, _): reference.version
     case let .external(_, encode, decode): "external: \(encode) ; \(decode)"
     }

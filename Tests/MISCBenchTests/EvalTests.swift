@@ -1,5 +1,6 @@
 import Foundation
 import MISC
+import MISCCoding
 import MISCImage
 import MISCMetrics
 import Testing
@@ -281,7 +282,9 @@ private var weightFreeMetrics: [MetricID] {
     #expect(records.filter { $0.codec.hasPrefix("misc") }.allSatisfy { Set($0.metrics.keys) == Set(configuration.metrics.map(\.rawValue)) },
             "\(records.compactMap(\.metricErrors))")
     #expect(records.allSatisfy { $0.reachedTarget == false || ($0.bytes ?? .max) <= Int($0.rate * 256 * 192 / 8) })
-    #expect(records.filter { $0.codec.hasPrefix("misc") }.allSatisfy { $0.codecVersion?.contains("bicubic") == true })
+    #expect(records.filter { $0.codec.hasPrefix("misc") }.allSatisfy {
+      $0.codecVersion?.contains("bicubic") == true && $0.codecVersion?.contains("format v\(Container.version);") == true
+    })
 
     let written = try EvalReport.write(records, configuration: configuration)
     let table = try #require(written.tables.first)
