@@ -160,7 +160,7 @@ public struct EvalTable: Codable, Sendable {
       if head.last == "Failed" { cells.append("\(row.failed)") }
       out += "| " + cells.joined(separator: " | ") + " |\n"
     }
-    out += "\n**Best**, _second best_. Avg: eq. 9/10 over \(averaged.map(\.label).joined(separator: ", ")), min–max scaled over these rows."
+    out += "\n**Best**, _second best_. Avg: eq. 9/10 over \(averaged.map(\.label).joined(separator: ", ")), min–max scaled over the rows at the rate."
     if rows.contains(where: { $0.overTarget > 0 }) {
       out += " *: some images over the target (the codec's smallest setting); such rows are shown but neither ranked nor averaged."
     }
