@@ -18,13 +18,22 @@ extension CLIPBench {
     /// Swift's median CPU time over PyTorch's.
     public var cpuRatio: Double
     /// The higher 1-minute load average of before and after the pair (nil where there is none).
+    /// It counts the bench's own threads, so a quiet machine shows about the thread count.
     public var loadAverage: Double?
+    /// The cores other processes kept busy on average while the pair ran: the machine's busy CPU
+    /// time (/proc/stat) less this process's and its children's, over the wall time (nil where
+    /// /proc/stat is missing).
+    public var otherCores: Double?
     public var cores: Int
-    /// The load is above half the core count (or unknown): the wall ratio is not final; the CPU
+    /// Other work kept more than `loadedOtherCores` busy (or, without /proc/stat, the load
+    /// average is above half the core count, or unknown): the wall ratio is not final; the CPU
     /// ratio at 1 thread is the steadier figure.
     public var loaded: Bool
 
-    public init(swift: Timing, torch: Timing, loadAverage: Double?, cores: Int) {
+    /// Other processes' average busy cores above which a comparison is marked loaded.
+    public static let loadedOtherCores = 0.25
+
+    public init(swift: Timing, torch: Timing, loadAverage: Double?, otherCores: Double? = nil, cores: Int) {
       mode = swift.mode
       threads = swift.threads
       self.swift = swift
@@ -32,8 +41,13 @@ extension CLIPBench {
       wallRatio = swift.medianSeconds / torch.medianSeconds
       cpuRatio = swift.cpuMedianSeconds / torch.cpuMedianSeconds
       self.loadAverage = loadAverage
+      self.otherCores = otherCores
       self.cores = cores
-      loaded = loadAverage.map { $0 > Double(cores) / 2 } ?? true
+      if let otherCores {
+        loaded = otherCores > Self.loadedOtherCores
+      } else {
+        loaded = loadAverage.map { $0 > Double(cores) / 2 } ?? true
+      }
     }
 
     enum CodingKeys: String, CodingKey {
@@ -41,6 +55,7 @@ extension CLIPBench {
       case wallRatio = "wall_ratio"
       case cpuRatio = "cpu_ratio"
       case loadAverage = "load_average"
+      case otherCores = "other_cores"
     }
   }
 
@@ -56,10 +71,13 @@ extension CLIPBench {
     var comparisons: [Comparison] = []
     for count in threads.map({ [$0] }) ?? [1, 2] {
       let before = loadAverages()
+      let usage = CPUUsage.now()
       let swift = try measure(mode, runs: runs, threads: count)
       let torch = try torchTiming(python: python, script: script, mode: mode, runs: runs, threads: count)
+      let others = CPUUsage.now().flatMap { end in usage.flatMap { end.otherCores(since: $0) } }
       let after = loadAverages()
-      let comparison = Comparison(swift: swift, torch: torch, loadAverage: [before, after].compactMap { $0?[0] }.max(), cores: cores)
+      let comparison = Comparison(swift: swift, torch: torch, loadAverage: [before, after].compactMap { $0?[0] }.max(),
+                                  otherCores: others, cores: cores)
       each(comparison)
       comparisons.append(comparison)
     }
@@ -116,5 +134,44 @@ extension CLIPBench {
   static func loadAverages(from text: String) -> [Double]? {
     let values = text.split(separator: " ").prefix(3).compactMap { Double($0) }
     return values.count == 3 ? values : nil
+  }
+}
+
+/// The machine's busy CPU time and this process's own (children included) at one moment: two of
+/// them give the cores that other processes kept busy in between, which a load average cannot
+/// tell apart from the bench's own threads.
+struct CPUUsage {
+  /// Busy seconds of every core together (user, nice, system, irq, softirq, steal).
+  var machineBusySeconds: Double
+  /// CPU seconds of this process and its waited-for children.
+  var ownSeconds: Double
+  var wallSeconds: Double
+
+  static func now() -> CPUUsage? {
+    guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+          let busy = machineBusySeconds(procStat: text) else { return nil }
+    var mine = rusage(), children = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &mine)
+    getrusage(RUSAGE_CHILDREN.rawValue, &children)
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+    let own = seconds(mine.ru_utime) + seconds(mine.ru_stime) + seconds(children.ru_utime) + seconds(children.ru_stime)
+    return CPUUsage(machineBusySeconds: busy, ownSeconds: own, wallSeconds: Date().timeIntervalSince1970)
+  }
+
+  /// The aggregate `cpu` line of /proc/stat as busy seconds (clock ticks of 1/100 s).
+  static func machineBusySeconds(procStat text: String) -> Double? {
+    guard let line = text.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cpu ") }) else { return nil }
+    let ticks = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+    guard ticks.count >= 8 else { return nil }
+    // user nice system idle iowait irq softirq steal [guest guest_nice, already inside user/nice]
+    let busy = ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6] + ticks[7]
+    return busy / Double(sysconf(Int32(_SC_CLK_TCK)))
+  }
+
+  /// Average cores that other processes kept busy since `start` (never below 0).
+  func otherCores(since start: CPUUsage) -> Double? {
+    let wall = wallSeconds - start.wallSeconds
+    guard wall > 0 else { return nil }
+    return max(0, (machineBusySeconds - start.machineBusySeconds) - (ownSeconds - start.ownSeconds)) / wall
   }
 }

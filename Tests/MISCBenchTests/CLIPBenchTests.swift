@@ -70,6 +70,23 @@ import Testing
     #expect(CLIPBench.Comparison(swift: swift, torch: torch, loadAverage: nil, cores: 2).loaded)
     #expect(CLIPBench.loadAverages(from: "5.80 6.20 7.00 3/400 1234\n") == [5.8, 6.2, 7.0])
     #expect(CLIPBench.loadAverages(from: "") == nil)
+    // Other processes' busy cores decide when known: the bench's own threads raise the load average.
+    #expect(!CLIPBench.Comparison(swift: swift, torch: torch, loadAverage: 1.9, otherCores: 0.05, cores: 2).loaded)
+    #expect(CLIPBench.Comparison(swift: swift, torch: torch, loadAverage: 1.2, otherCores: 0.8, cores: 2).loaded)
+  }
+
+  @Test func otherProcessesCores() throws {
+    let stat = "cpu  1000 20 300 5000 40 5 15 10 0 0\ncpu0 500 10 150 2500 20 2 7 5 0 0\n"
+    let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+    #expect(CPUUsage.machineBusySeconds(procStat: stat) == 1350 / ticks)
+    #expect(CPUUsage.machineBusySeconds(procStat: "intr 1 2 3\n") == nil)
+    let start = CPUUsage(machineBusySeconds: 100, ownSeconds: 10, wallSeconds: 1000)
+    // 10 s of wall: the machine was busy 14 core-seconds, 9 of them this process's.
+    let end = CPUUsage(machineBusySeconds: 114, ownSeconds: 19, wallSeconds: 1010)
+    #expect(try #require(end.otherCores(since: start)) == 0.5)
+    #expect(CPUUsage(machineBusySeconds: 101, ownSeconds: 19, wallSeconds: 1010).otherCores(since: start) == 0)
+    #expect(start.otherCores(since: start) == nil)
+    #expect(try #require(CPUUsage.now()).ownSeconds > 0)
   }
 
   @Test func comparisonNeedsTheScript() {

@@ -7,7 +7,7 @@ import MISCBench
 struct TorchComparisonOptions: ParsableArguments {
   @Option(name: .customLong("compare-torch"), help: ArgumentHelp(
     "A Python with torch and transformers: time Benchmarks/clip/bench_torch.py after the Swift side and print the ratio.",
-    discussion: "Runs at --threads, or at 1 and then 2 threads, one side after the other; reports the load average, which makes a ratio unreliable when above about half the core count."),
+    discussion: "Runs at --threads, or at 1 and then 2 threads, one side after the other; reports the load average and the cores other processes kept busy meanwhile, and marks a ratio LOADED when that is above a quarter of a core."),
     completion: .file())
   var python: String?
 
@@ -30,7 +30,8 @@ extension BenchCLIP {
     let swift = "swift median \(format(c.swift.medianSeconds, 4)) s (CPU \(format(c.swift.cpuMedianSeconds, 4)) s)"
     let torch = "torch median \(format(c.torch.medianSeconds, 4)) s (CPU \(format(c.torch.cpuMedianSeconds, 4)) s)"
     let ratios = "ratio swift/torch \(format(c.wallRatio, 2)) wall, \(format(c.cpuRatio, 2)) CPU"
+    let others = c.otherCores.map { "; other processes \(format($0, 2)) cores" } ?? ""
     let loaded = c.loaded ? " (LOADED: the wall ratio is not final; the CPU ratio at 1 thread is the steadier figure)" : ""
-    return "\(c.mode.rawValue) at \(c.threads) thread\(plural): \(swift), \(torch); \(ratios); load average \(load) on \(c.cores) cores\(loaded)"
+    return "\(c.mode.rawValue) at \(c.threads) thread\(plural): \(swift), \(torch); \(ratios); load average \(load) on \(c.cores) cores\(others)\(loaded)"
   }
 }
