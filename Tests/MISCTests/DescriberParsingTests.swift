@@ -149,15 +149,6 @@ import MISCCoding
     #expect(OpenAIDescriber.Configuration.defaultCacheDirectory(environment: ["HOME": "/h"]) == "/h/.cache/misc/describe")
   }
 
-  @Test func retryAfterSecondsAndDates() {
-    let now = Date(timeIntervalSince1970: 784_111_777)  // Sun, 06 Nov 1994 08:49:37 GMT
-    #expect(ChatCompletionsClient.retryAfter("2", now: now) == 2)
-    #expect(ChatCompletionsClient.retryAfter(" 0.5 ", now: now) == 0.5)
-    #expect(ChatCompletionsClient.retryAfter("Sun, 06 Nov 1994 08:49:40 GMT", now: now) == 3)
-    #expect(ChatCompletionsClient.retryAfter("Sun, 06 Nov 1994 08:49:00 GMT", now: now) == 0)
-    #expect(ChatCompletionsClient.retryAfter("soon", now: now) == nil)
-  }
-
   // MARK: - SHA-256 (FIPS 180-4 examples)
 
   @Test(arguments: [

@@ -50,15 +50,6 @@ public enum DescriberError: Error, CustomStringConvertible, Sendable, Equatable 
     }
   }
 
-  /// Whether another attempt could succeed (connection trouble, timeouts, 429, 5xx).
-  public var isTransient: Bool {
-    switch self {
-    case .unreachable, .timedOut: return true
-    case let .httpStatus(_, status, _, _): return status == 408 || status == 429 || status >= 500
-    default: return false
-    }
-  }
-
   private static func quote(_ message: String?) -> String {
     guard let message, !message.isEmpty else { return "" }
     return ": \(message)"

@@ -25,7 +25,7 @@ extension OpenAIDescriber {
     /// Seconds one HTTP request may take.
     public var timeout: Double = 60
     /// HTTP attempts per request, the first included (retries on connection errors, timeouts,
-    /// 429 and 5xx).
+    /// 408, 429 and 5xx but 501).
     public var maxAttempts: Int = 4
     /// The first retry's backoff in seconds; doubled each retry, with jitter.
     public var baseDelay: Double = 1
@@ -38,6 +38,13 @@ extension OpenAIDescriber {
       self.model = model
       self.baseURL = baseURL
       self.apiKey = apiKey
+    }
+
+    /// How requests are retried: jittered backoff, timeouts retried, and 429s counted in
+    /// `maxAttempts` like any other failure.
+    var retryPolicy: RetryPolicy {
+      RetryPolicy(maxAttempts: max(1, maxAttempts), baseDelay: baseDelay, maxDelay: maxDelay, jitter: true,
+                  retriesTimeouts: true, busyDeadline: nil, maxRetryAfter: maxDelay)
     }
 
     /// The chat-completions endpoint for `baseURL` (rule above), or nil if it is not an http(s) URL.

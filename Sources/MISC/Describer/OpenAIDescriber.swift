@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import MISCImage
 
 /// The LMM encoder over any OpenAI-compatible chat-completions server (OpenAI, vLLM, Ollama's
@@ -14,31 +11,18 @@ public struct OpenAIDescriber: Describer {
   private let traits = ServerTraits()
   private let log: @Sendable (String) -> Void
 
-  /// Sleeps for real; tests inject their own `sleep` to make backoff instant.
-  public static let taskSleep: @Sendable (Double) async throws -> Void = { seconds in
-    try await Task.sleep(nanoseconds: UInt64(max(0, seconds) * 1_000_000_000))
-  }
-
   /// - Parameters:
-  ///   - sleep: waits between retries (seconds); injectable so tests need not wait.
+  ///   - sleep: waits between retries (seconds), by default for real; injectable so tests need
+  ///     not wait.
   ///   - log: one-line notices (retries, fallbacks, cache trouble); never given the key.
-  public init(configuration: Configuration,
-              sleep: @escaping @Sendable (Double) async throws -> Void = OpenAIDescriber.taskSleep,
+  public init(configuration: Configuration, sleep: (@Sendable (Double) async throws -> Void)? = nil,
               log: @escaping @Sendable (String) -> Void = { _ in }) throws {
     guard let endpoint = configuration.endpoint else { throw DescriberError.invalidURL(configuration.baseURL) }
     self.configuration = configuration
     self.log = log
-    let session = URLSessionConfiguration.ephemeral
-    // Foundation on Linux rounds sub-second timeouts down to none; the client's own watchdog
-    // enforces the exact deadline, so URLSession's is only a backstop.
-    session.timeoutIntervalForRequest = (configuration.timeout + 1).rounded(.up)
-    session.urlCache = nil
-    session.httpCookieStorage = nil
     client = ChatCompletionsClient(
-      endpoint: endpoint, model: configuration.model, apiKey: configuration.apiKey,
-      timeout: configuration.timeout, maxAttempts: max(1, configuration.maxAttempts),
-      baseDelay: configuration.baseDelay, maxDelay: configuration.maxDelay,
-      sleep: sleep, log: log, session: URLSession(configuration: session))
+      endpoint: endpoint, model: configuration.model, apiKey: configuration.apiKey, timeout: configuration.timeout,
+      policy: configuration.retryPolicy, sleep: sleep ?? RetryPolicy.taskSleep, log: log, transport: HTTPTransport())
   }
 
   public func describe(_ image: Image) async throws -> Semantics {
@@ -156,7 +140,7 @@ public struct OpenAIDescriber: Describer {
     }
     guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw malformed("not JSON") }
     guard let choices = object["choices"] as? [[String: Any]] else {
-      if let message = client.serverMessage(data) { throw malformed("an error: \(message)") }
+      if object["error"] != nil, let message = ServerErrorBody.message(in: data) { throw malformed("an error: \(client.redact(message))") }
       throw malformed("no choices")
     }
     guard let message = choices.first?["message"] as? [String: Any] else { return Answer(text: nil, refusal: nil) }

@@ -1,14 +1,11 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import MISCImage
 
 /// A `Restorer` that runs each pass on the diffusion worker (`worker/`, a diffusers service)
-/// over HTTP, as `docs/RESTORER-PROTOCOL.md` describes. Connection errors and 5xx answers are
-/// retried with backoff; a busy worker (503 with `Retry-After`, or 429) is asked again, with the
-/// same request and so the same seed, after the wait it names, until `busyDeadline`; other 4xx
-/// answers fail at once with the worker's message.
+/// over HTTP (`HTTPTransport`), as `docs/RESTORER-PROTOCOL.md` describes. Its `RetryPolicy`
+/// retries connection errors and 5xx answers with backoff, and asks a busy worker (503 with
+/// `Retry-After`, or 429) again, with the same request and so the same seed, after the wait it
+/// names, until `busyDeadline`; other 4xx answers fail at once with the worker's message.
 public struct DiffusionServerRestorer: Restorer {
   /// How patient the client is.
   public struct Configuration: Sendable, Hashable {
@@ -17,7 +14,7 @@ public struct DiffusionServerRestorer: Restorer {
     public var timeout: Double = 900
     /// The longest the health check may take, in seconds.
     public var healthTimeout: Double = 15
-    /// Attempts per request; connection errors and 5xx answers are retried.
+    /// Attempts per request; connection errors, 408 and 5xx answers are retried.
     public var maxAttempts = 4
     /// The wait before the first retry, in seconds; it doubles after each.
     public var baseDelay: Double = 0.5
@@ -30,6 +27,13 @@ public struct DiffusionServerRestorer: Restorer {
     public var maxRetryAfter: Double = 120
 
     public init() {}
+
+    /// How requests are retried: a fixed backoff schedule, no retry after a timeout (the pass
+    /// would start over), and busy answers waited for until `busyDeadline`.
+    var retryPolicy: RetryPolicy {
+      RetryPolicy(maxAttempts: max(1, maxAttempts), baseDelay: baseDelay, maxDelay: maxDelay, jitter: false,
+                  retriesTimeouts: false, busyDeadline: busyDeadline, maxRetryAfter: maxRetryAfter)
+    }
   }
 
   /// Retries made, shared by a client and its copies (the decode reports them).
@@ -71,15 +75,17 @@ public struct DiffusionServerRestorer: Restorer {
   public let baseURL: URL
   public let configuration: Configuration
   /// The worker's answer to the health check, when one was made.
-  public let health: Health?
+  public private(set) var health: Health?
   /// Called before each retry with a one-line reason.
   public var log: @Sendable (String) -> Void = { _ in }
   /// The wait between attempts (replaced by tests).
-  var sleep: @Sendable (Double) async throws -> Void = { try await Task.sleep(nanoseconds: UInt64($0 * 1e9)) }
+  var sleep = RetryPolicy.taskSleep
   /// The clock of `busyDeadline` (replaced by tests).
   var now: @Sendable () -> Date = { Date() }
   /// Every retry this client (and its copies) made: connection errors, 5xx, busy answers.
   public private(set) var retries = RetryCount()
+  /// The connection to the worker, shared by a client and its copies.
+  private let transport = HTTPTransport()
 
   public var name: String {
     guard let health else { return "diffusion worker at \(baseURL.absoluteString)" }
@@ -114,11 +120,8 @@ public struct DiffusionServerRestorer: Restorer {
                              log: @escaping @Sendable (String) -> Void = { _ in }) async throws -> DiffusionServerRestorer {
     var restorer = DiffusionServerRestorer(url: url, configuration: configuration)
     restorer.log = log
-    let health = try await restorer.checkHealth()
-    var connected = DiffusionServerRestorer(url: url, configuration: configuration, health: health)
-    connected.log = log
-    connected.retries = restorer.retries
-    return connected
+    restorer.health = try await restorer.checkHealth()
+    return restorer
   }
 
   /// `GET /v1/health`, retried like a pass but bounded by `healthTimeout`.
@@ -166,64 +169,20 @@ public struct DiffusionServerRestorer: Restorer {
     return URL(string: base + "/" + path)!
   }
 
-  /// One request, retried on connection errors and 5xx, and while the worker is busy: the body
-  /// of the 2xx answer.
+  /// One request, retried as `configuration.retryPolicy` says: the body of the 2xx answer.
   private func exchange(_ url: URL, body: Data?, timeout: Double) async throws -> Data {
-    let attempts = max(1, configuration.maxAttempts)
-    let started = now()
-    var attempt = 1
-    var busyRetries = 0
-    while true {
-      try Task.checkCancellation()
-      let failure: DiffusionServerError
-      do {
-        let (status, headers, data) = try await HTTPExchange.perform(url: url, body: body, timeout: timeout)
-        if (200..<300).contains(status) { return data }
-        let message = Self.serverMessage(data) ?? "no message"
-        let retryAfter = headers["retry-after"].flatMap { ChatCompletionsClient.retryAfter($0, now: now()) }
-        if status == 429 || (status == 503 && retryAfter != nil) {
-          // Busy: the same request again (the same seed) after the wait the worker names.
-          let backoff = min(configuration.maxDelay, configuration.baseDelay * pow(2, Double(min(busyRetries, 16))))
-          let delay = min(configuration.maxRetryAfter, retryAfter ?? backoff)
-          let elapsed = now().timeIntervalSince(started)
-          guard elapsed + delay <= configuration.busyDeadline else {
-            throw DiffusionServerError.busy(url: url.absoluteString, status: status, message: message,
-                                            seconds: configuration.busyDeadline, attempts: attempt + busyRetries)
-          }
-          busyRetries += 1
-          retries.add()
-          log("the diffusion worker at \(url.absoluteString) is busy (HTTP \(status)); retry in \(String(format: "%.1f", delay)) s")
-          try await sleep(delay)
-          continue
-        }
-        if (400..<500).contains(status) {
-          throw DiffusionServerError.rejected(url: url.absoluteString, status: status, message: message)
-        }
-        failure = .serverFailed(url: url.absoluteString, status: status, message: message, attempts: attempt)
-      } catch let error as HTTPExchange.Failure {
-        switch error {
-        case .timedOut: throw DiffusionServerError.timedOut(url: url.absoluteString, seconds: timeout)
-        case let .unreachable(reason): failure = .unreachable(url: url.absoluteString, reason: reason, attempts: attempt)
-        }
-      }
-      guard attempt < attempts else { throw failure }
-      let delay = min(configuration.maxDelay, configuration.baseDelay * pow(2, Double(attempt - 1)))
-      log("\(failure); retry \(attempt) of \(attempts - 1) in \(String(format: "%.1f", delay)) s")
-      retries.add()
-      try await sleep(delay)
-      attempt += 1
+    let request = HTTPTransport.Request(url: url, body: body, timeout: timeout)
+    let server = "the diffusion worker at \(url.absoluteString)"
+    do {
+      return try await configuration.retryPolicy.run(sleep: sleep, now: now, onRetry: { retry in
+        retries.add()
+        log(retry.line(server: server))
+      }) {
+        try await transport.send(request)
+      }.body
+    } catch let failure as RetryPolicy.Failure {
+      throw DiffusionServerError(failure, url: url.absoluteString, timeout: timeout, busyDeadline: configuration.busyDeadline)
     }
-  }
-
-  /// The message of the worker's `{"error": {"message": …}}`, else the start of a plain-text body.
-  static func serverMessage(_ data: Data) -> String? {
-    if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
-      if let error = object["error"] as? [String: Any], let message = error["message"] as? String { return message }
-      if let message = (object["error"] as? String) ?? (object["detail"] as? String) { return message }
-    }
-    guard let text = String(data: data.prefix(300), encoding: .utf8) else { return nil }
-    let flat = text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
-    return flat.isEmpty ? nil : flat
   }
 }
 
@@ -246,14 +205,33 @@ public enum DiffusionServerError: Error, CustomStringConvertible, Sendable, Equa
   case unreachable(url: String, reason: String, attempts: Int)
   /// The request took longer than the client's timeout (not retried: the pass would start again).
   case timedOut(url: String, seconds: Double)
-  /// A 4xx: the worker refused the request; `message` is its own.
+  /// A 4xx (a 408 after every attempt): the worker refused the request; `message` is its own.
   case rejected(url: String, status: Int, message: String)
-  /// A 5xx after every attempt.
+  /// A 5xx after every attempt (a 501 at once).
   case serverFailed(url: String, status: Int, message: String, attempts: Int)
   /// The worker was still busy (503 with Retry-After, or 429) at the client's busy deadline.
   case busy(url: String, status: Int, message: String, seconds: Double, attempts: Int)
   /// A 2xx whose body is not what the protocol promises.
   case badResponse(url: String, reason: String)
+
+  /// The error for a request the retry policy gave up on, with the worker's own message.
+  init(_ failure: RetryPolicy.Failure, url: String, timeout: Double, busyDeadline: Double) {
+    switch failure.outcome {
+    case .timedOut:
+      self = .timedOut(url: url, seconds: timeout)
+    case let .unreachable(reason):
+      self = .unreachable(url: url, reason: reason, attempts: failure.attempts)
+    case let .answer(response):
+      let message = ServerErrorBody.message(in: response.body) ?? "no message"
+      if failure.stillBusy {
+        self = .busy(url: url, status: response.status, message: message, seconds: busyDeadline, attempts: failure.attempts)
+      } else if (400..<500).contains(response.status) {
+        self = .rejected(url: url, status: response.status, message: message)
+      } else {
+        self = .serverFailed(url: url, status: response.status, message: message, attempts: failure.attempts)
+      }
+    }
+  }
 
   public var description: String {
     switch self {

@@ -5,8 +5,8 @@ import FoundationNetworking
 
 /// One in-flight URLSession task with a deadline on the whole exchange, and cancellation from
 /// the caller. URLSession's own timeout counts idle time only (and Foundation on Linux rounds a
-/// sub-second one down to none), so a watchdog task bounds the exchange instead.
-/// Shared by the LMM client and the diffusion worker client.
+/// sub-second one down to none), so a watchdog task bounds the exchange instead. Used by
+/// `HTTPTransport`.
 final class DeadlineTransfer: @unchecked Sendable {
   private let lock = NSLock()
   private var task: URLSessionDataTask?
