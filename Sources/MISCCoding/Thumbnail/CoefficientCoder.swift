@@ -583,7 +583,7 @@ extension CoefficientCoder {
 
   /// `body` on the models of `group`, in place. The same as `self[keyPath: group.keyPath]`, but
   /// a switch: every thumbnail decode loads its 2,503 priors through here, and three key-path
-  /// accesses a model cost more than the rest of a small thumbnail's decode.
+  /// accesses a model were about a third of a small thumbnail's decode (perf, under ASan).
   private mutating func withModels(of group: ModelGroup, _ body: (inout [AdaptiveBit]) -> Void) {
     switch group {
     case .lowZero: body(&lowZero)
