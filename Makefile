@@ -43,7 +43,7 @@ demo: build
 ## Every test: unit, parity, integration, CLI; the slow reproducibility checks included; the
 ## diffusion worker's pytest suite, and the Swift decode through the real worker (MISC_WORKER_PYTHON);
 ## the worker pool's fault test (misc decode --jobs 2 through Ray Serve, a replica killed mid-batch);
-## a smoke run of every fuzz target (FUZZ_SECONDS each; 0 skips it).
+## a smoke run of every fuzz target (FUZZ_SECONDS each; 0 skips it; CI's .ci/run sets 60).
 FUZZ_SECONDS ?= 10
 test: deps bench-deps worker-test
 	MISC_SLOW_TESTS=1 MISC_DATA=$(MISC_DATA) MISC_WORKER_PYTHON=$(CURDIR)/$(WORKER_PYTHON) $(SWIFT) test

@@ -237,10 +237,13 @@ public enum Container {
   /// Refuses, before allocating anything of the image's size, a file above `maxPixels` or one
   /// whose declared pixels imply fewer than `minBitsPerPixel` (see `defaultMinBitsPerPixel`),
   /// and a thumbnail above `maxThumbnailPixels` (the fuzz targets bound it: a thumbnail's long
-  /// side, up to the profile's cap, need not scale with the image's size).
+  /// side, up to the profile's cap, need not scale with the image's size). A string longer than
+  /// `maxTextBytes` UTF-8 bytes (at most `TextCoder.maxBytes`, the format's limit) is refused as
+  /// soon as it gets there (the fuzz targets bound it too: a corrupt string can run to the limit
+  /// on a few bytes of input, every byte of it eight predicted bits).
   public static func decode(_ bytes: [UInt8], maxPixels: Int = defaultMaxPixels,
                             minBitsPerPixel: Double = defaultMinBitsPerPixel,
-                            maxThumbnailPixels: Int = Int.max) throws -> Decoded {
+                            maxThumbnailPixels: Int = Int.max, maxTextBytes: Int = TextCoder.maxBytes) throws -> Decoded {
     guard let first = bytes.first else { throw ContainerError.empty }
     guard first & 0xF8 == magic else { throw ContainerError.notMISC(firstByte: first) }
     let version = Int(first & 0x07)
@@ -252,14 +255,14 @@ public enum Container {
     guard stored == computed else { throw ContainerError.checksumMismatch(stored: stored, computed: computed) }
     do {
       return try decodeBody(bytes, profile: profile, maxPixels: maxPixels, minBitsPerPixel: minBitsPerPixel,
-                            maxThumbnailPixels: maxThumbnailPixels)
+                            maxThumbnailPixels: maxThumbnailPixels, maxTextBytes: maxTextBytes)
     } catch let error as CodingError {
       throw ContainerError.invalid(error)
     }
   }
 
   private static func decodeBody(_ bytes: [UInt8], profile: FormatProfile, maxPixels: Int, minBitsPerPixel: Double,
-                                 maxThumbnailPixels: Int) throws -> Decoded {
+                                 maxThumbnailPixels: Int, maxTextBytes: Int) throws -> Decoded {
     let flags = profile.flags
     var decoder = RangeDecoder(bytes, offset: headerLength)
     var layers = LayerBits()
@@ -282,13 +285,13 @@ public enum Container {
 
     guard itemCount <= maxItems else { throw CodingError("items", "\(itemCount) items, at most \(maxItems) allowed") }
     var text = try TextCoder(profile: profile)
-    let overview = decoder.decodeBit(p1: flags.noOverviewP1) ? "" : try text.decode(from: &decoder)
+    let overview = decoder.decodeBit(p1: flags.noOverviewP1) ? "" : try text.decode(from: &decoder, maxBytes: maxTextBytes)
     take(\.overview)
     var items: [Item] = []
     for _ in 0..<itemCount {
-      let name = try text.decode(from: &decoder)
+      let name = try text.decode(from: &decoder, maxBytes: maxTextBytes)
       take(\.names)
-      let detail = try text.decode(from: &decoder)
+      let detail = try text.decode(from: &decoder, maxBytes: maxTextBytes)
       take(\.details)
       items.append(Item(name: name, detail: detail))
     }

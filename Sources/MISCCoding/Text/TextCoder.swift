@@ -102,11 +102,14 @@ public struct TextCoder: Sendable {
 
   /// Decode one string. Throws `CodingError` when the bytes are not valid UTF-8 or the string
   /// runs past `maxBytes` (a corrupt payload); never reads more than `maxBytes + 1` bytes' worth.
-  public mutating func decode(from decoder: inout RangeDecoder) throws -> String {
+  /// A reader may pass a smaller `maxBytes` (the fuzz targets do, to bound the work a corrupt
+  /// string costs); a larger one counts as `TextCoder.maxBytes`.
+  public mutating func decode(from decoder: inout RangeDecoder, maxBytes: Int = TextCoder.maxBytes) throws -> String {
+    let maxBytes = min(maxBytes, Self.maxBytes)
     var bytes: [UInt8] = []
     if rawEscape && rawFlag.decode(from: &decoder) {
       if codePointFlag.decode(from: &decoder) {
-        bytes = try codePoints.decode(from: &decoder, maxBytes: Self.maxBytes)
+        bytes = try codePoints.decode(from: &decoder, maxBytes: maxBytes)
       } else {
         var zeros = 0
         while decoder.decodeBits(count: 1) == 0 {
@@ -114,7 +117,7 @@ public struct TextCoder: Sendable {
           guard zeros <= 13 else { throw CodingError("text", "raw string length code too long") }
         }
         let count = Int((1 << UInt32(zeros)) | (zeros > 0 ? decoder.decodeBits(count: zeros) : 0)) - 1
-        guard count <= Self.maxBytes else { throw CodingError("text", "string longer than \(Self.maxBytes) bytes") }
+        guard count <= maxBytes else { throw CodingError("text", "string longer than \(maxBytes) bytes") }
         bytes.reserveCapacity(count)
         for _ in 0..<count { bytes.append(UInt8(decoder.decodeBits(count: 8))) }
       }
@@ -122,9 +125,9 @@ public struct TextCoder: Sendable {
       while true {
         let byte = predictor.decode(from: &decoder)
         if byte == TextModelLayout.endOfString { break }
-        guard bytes.count < Self.maxBytes else {
+        guard bytes.count < maxBytes else {
           predictor.startString()
-          throw CodingError("text", "string longer than \(Self.maxBytes) bytes")
+          throw CodingError("text", "string longer than \(maxBytes) bytes")
         }
         bytes.append(byte)
       }
