@@ -3,9 +3,20 @@ import Dispatch
 /// A 2-D convolution as PyTorch's `nn.Conv2d` stores and computes it (cross-correlation, zero padding),
 /// on one image of [channels, height, width].
 ///
-/// Computed as im2col + one sgemm per group and block of output rows: the column buffer is bounded
-/// (about 16 MB) whatever the image size, and allocated once per call. A 1x1, stride-1, unpadded
-/// convolution multiplies the input directly.
+/// Two algorithms (`algorithm`, chosen per layer by measurement, docs/METRICS.md):
+/// - Winograd F(2x2, 3x3) (Winograd.swift) for the square, stride-1, undilated, ungrouped convolutions with
+///   3x3 or 5x5 kernels and at least 8 input channels (VGG16 but its first layer, AlexNet's conv2 to conv5,
+///   CLIP RN50's 3x3 convolutions): 2.25x fewer multiply-adds for 3x3 (1.56x for 5x5), 16 sgemms over
+///   blocks of 2x2 output tiles. The transformed kernel (16/9 of the weight's size for 3x3, 64/25 for 5x5) is
+///   computed on the first call and kept; `weight` stays as loaded. On images of fewer than 32 tiles (9x9
+///   outputs or smaller) it gives way to im2col, which is faster there.
+/// - im2col + one sgemm per group and block of output rows, for everything else: the column buffer is
+///   bounded (about 16 MB) whatever the image size. A 1x1, stride-1, unpadded convolution multiplies the
+///   input directly.
+///
+/// Both write every output scalar without zero-filling it first, and keep their scratch buffer per thread
+/// between calls (`Scratch`). Winograd's results differ from im2col's by rounding only (about 1e-6 of the
+/// output's scale).
 public struct Conv2d: Sendable {
   /// [outputs, inputs / groups, kernelHeight, kernelWidth]
   public let weight: Tensor
@@ -16,6 +27,19 @@ public struct Conv2d: Sendable {
   public let padding: Int
   public let dilation: Int
   public let groups: Int
+  /// How `callAsFunction(_:)` computes this layer (on images of at least 32 tiles: `algorithm(height:width:)`).
+  public let algorithm: Algorithm
+  /// The Winograd-transformed kernel, computed on first use, where Winograd applies.
+  private let winogradKernel: WinogradKernelCache?
+
+  /// How a convolution is computed.
+  public enum Algorithm: Sendable, Hashable {
+    /// im2col + sgemm (any convolution).
+    case im2col
+    /// Winograd F(2x2, 3x3) (larger kernels in 3x3 pieces): square kernels of 3 or more, stride 1,
+    /// dilation 1, one group.
+    case winograd
+  }
 
   public init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1) {
     precondition(weight.rank == 4, "convolution weight must be rank 4 [outputs, inputs/groups, kh, kw], got \(weight.shape)")
@@ -28,6 +52,21 @@ public struct Conv2d: Sendable {
     self.padding = padding
     self.dilation = dilation
     self.groups = groups
+    let winograd = Conv2d.supportsWinograd(weight: weight, stride: stride, dilation: dilation, groups: groups)
+    winogradKernel = winograd ? WinogradKernelCache() : nil
+    algorithm = winograd && Conv2d.prefersWinograd(inputs: weight.shape[1], kernel: weight.shape[2]) ? .winograd : .im2col
+  }
+
+  /// Whether Winograd F(2x2, 3x3) can compute the convolution (any square kernel from 3x3, in 3x3 pieces).
+  static func supportsWinograd(weight: Tensor, stride: Int, dilation: Int, groups: Int) -> Bool {
+    weight.shape[2] == weight.shape[3] && weight.shape[2] >= 3 && stride == 1 && dilation == 1 && groups == 1
+  }
+
+  /// Whether Winograd is the faster of the two, where it applies (measured on one thread, docs/METRICS.md:
+  /// 1.7-2.0x for 3x3 and 1.3x for AlexNet's 5x5 from 8 input channels; 0.8-1.0x with 3 or 4 input channels;
+  /// only 1.1-1.2x for 7x7).
+  static func prefersWinograd(inputs: Int, kernel: Int) -> Bool {
+    kernel <= 5 && inputs >= 8
   }
 
   /// Loads `<prefix>.weight` [outputs, inputs / groups, kernel, kernel] and, when `bias`, `<prefix>.bias` [outputs].
@@ -51,7 +90,27 @@ public struct Conv2d: Sendable {
 
   /// [inputs, height, width] -> [outputs, height', width']
   public func callAsFunction(_ x: Tensor) -> Tensor {
+    precondition(x.rank == 3, "convolution \(weight.shape) applied to \(x.shape); expected [channels, height, width]")
+    return callAsFunction(x, algorithm: algorithm(height: x.shape[1], width: x.shape[2]))
+  }
+
+  /// The algorithm `callAsFunction(_:)` uses on a `height` x `width` input: `algorithm`, except that Winograd
+  /// gives way to im2col on images of fewer than 32 tiles of 2x2 outputs (such as 7x7), where its 16
+  /// products are too narrow to be faster.
+  public func algorithm(height: Int, width: Int) -> Algorithm {
+    guard algorithm == .winograd else { return .im2col }
+    let shape = Winograd.Shape(channels: inputs, outputs: outputs, height: height, width: width, kernel: kernelHeight, padding: padding)
+    return shape.outHeight >= 1 && shape.outWidth >= 1 && shape.tilesY * shape.tilesX >= Winograd.minimumTiles ? .winograd : .im2col
+  }
+
+  /// The convolution computed by `algorithm` (`.winograd` only where it applies: 3x3, stride 1, dilation 1,
+  /// one group). [inputs, height, width] -> [outputs, height', width']
+  public func callAsFunction(_ x: Tensor, algorithm: Algorithm) -> Tensor {
     precondition(x.rank == 3 && x.shape[0] == inputs, "convolution \(weight.shape) (groups \(groups)) applied to \(x.shape)")
+    if algorithm == .winograd {
+      guard let winogradKernel else { preconditionFailure("Winograd F(2x2, 3x3) does not apply to convolution \(weight.shape), stride \(stride), dilation \(dilation), groups \(groups)") }
+      return winograd(x, kernel: winogradKernel.kernel(for: weight))
+    }
     let (height, width) = (x.shape[1], x.shape[2])
     let (kh, kw) = (kernelHeight, kernelWidth)
     precondition(height + 2 * padding >= dilation * (kh - 1) + 1 && width + 2 * padding >= dilation * (kw - 1) + 1,
@@ -63,9 +122,9 @@ public struct Conv2d: Sendable {
     let direct = kh == 1 && kw == 1 && stride == 1 && padding == 0
     // Output rows per sgemm, so that the column buffer stays near 4M floats.
     let rowsPerBlock = direct ? outHeight : max(1, min(outHeight, (1 << 22) / max(1, depth * outWidth)))
-    var y = Tensor(zeros: [outputs, outHeight, outWidth])
-    var columns = [Float](repeating: 0, count: direct ? 0 : depth * rowsPerBlock * outWidth)
-    y.scalars.withUnsafeMutableBufferPointer { out in
+    // Neither buffer is zero-filled: the output is set to the bias (or overwritten by the first product),
+    // and im2col writes every element of the columns it uses (a per-thread scratch buffer: `Scratch`).
+    return Tensor(shape: [outputs, outHeight, outWidth]) { out in
       if let bias {
         for o in 0..<outputs {
           (out.baseAddress! + o * positions).update(repeating: bias.scalars[o], count: positions)
@@ -74,7 +133,7 @@ public struct Conv2d: Sendable {
       let beta: Float = bias == nil ? 0 : 1
       x.scalars.withUnsafeBufferPointer { src in
         weight.scalars.withUnsafeBufferPointer { w in
-          columns.withUnsafeMutableBufferPointer { col in
+          Scratch.withBuffer(count: direct ? 0 : depth * rowsPerBlock * outWidth) { columns in
             for g in 0..<groups {
               let input = src.baseAddress! + g * groupInputs * height * width
               let kernel = w.baseAddress! + g * groupOutputs * depth
@@ -89,9 +148,9 @@ public struct Conv2d: Sendable {
                 let rows = min(rowsPerBlock, outHeight - firstRow)
                 let n = rows * outWidth
                 fillColumns(input, channels: groupInputs, height: height, width: width,
-                            outputRows: firstRow..<firstRow + rows, outWidth: outWidth, into: col.baseAddress!)
+                            outputRows: firstRow..<firstRow + rows, outWidth: outWidth, into: columns)
                 Gemm.multiply(m: groupOutputs, n: n, k: depth, a: kernel, lda: depth,
-                              b: col.baseAddress!, ldb: n, c: result + firstRow * outWidth, ldc: positions, beta: beta)
+                              b: columns, ldb: n, c: result + firstRow * outWidth, ldc: positions, beta: beta)
                 firstRow += rows
               }
             }
@@ -99,7 +158,26 @@ public struct Conv2d: Sendable {
         }
       }
     }
-    return y
+  }
+
+  /// The Winograd F(2x2, 3x3) path (Winograd.swift), for `kernel` = `Winograd.transformedKernel(weight)`.
+  private func winograd(_ x: Tensor, kernel: [Float]) -> Tensor {
+    let (height, width) = (x.shape[1], x.shape[2])
+    let shape = Winograd.Shape(channels: inputs, outputs: outputs, height: height, width: width, kernel: kernelHeight, padding: padding)
+    precondition(shape.outHeight >= 1 && shape.outWidth >= 1, "a \(height)x\(width) input is smaller than the \(kernelHeight)x\(kernelWidth) kernel (padding \(padding))")
+    return Tensor(shape: [outputs, shape.outHeight, shape.outWidth]) { out in
+      x.scalars.withUnsafeBufferPointer { src in
+        kernel.withUnsafeBufferPointer { u in
+          if let bias {
+            bias.scalars.withUnsafeBufferPointer { b in
+              Winograd.convolve(shape, input: src.baseAddress!, kernel: u.baseAddress!, bias: b.baseAddress!, output: out.baseAddress!)
+            }
+          } else {
+            Winograd.convolve(shape, input: src.baseAddress!, kernel: u.baseAddress!, bias: nil, output: out.baseAddress!)
+          }
+        }
+      }
+    }
   }
 
   /// The column buffer for `outputRows`, its channels split over the BLAS threads when it is large (the copy

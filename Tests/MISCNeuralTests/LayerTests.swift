@@ -97,4 +97,103 @@ import Testing
     }
     #expect(worst < 1e-3)
   }
+
+  /// Winograd F(2x2, 3x3) against im2col (itself checked against PyTorch above) on random data: odd and even
+  /// sides, padding 0 and 1, channel counts from 1 to 160, with and without bias; the largest shapes are
+  /// transformed in several blocks that cut rows of tiles. The error is relative to the output's largest value.
+  @Test(arguments: [
+    (1, 3, 4, 5, 0), (1, 1, 3, 3, 1), (3, 5, 7, 9, 1), (16, 8, 5, 4, 0), (8, 16, 17, 33, 1), (64, 64, 13, 35, 1),
+    (33, 7, 2, 2, 1), (24, 40, 41, 19, 0), (160, 96, 37, 61, 1), (96, 160, 30, 22, 0),
+  ].map { ($0.0, $0.1, $0.2, $0.3, 3, $0.4) } + [
+    (1, 2, 5, 5, 5, 0), (3, 4, 9, 11, 5, 2), (64, 48, 23, 17, 5, 2), (16, 24, 20, 31, 5, 1), (12, 8, 15, 13, 7, 3), (5, 6, 6, 8, 4, 1),
+  ])
+  func winogradMatchesIm2col(_ shape: (inputs: Int, outputs: Int, height: Int, width: Int, kernel: Int, padding: Int)) throws {
+    let name = "\(shape.inputs)x\(shape.height)x\(shape.width)->\(shape.outputs), \(shape.kernel)x\(shape.kernel), padding \(shape.padding)"
+    let source = RandomTensors(shapes: ["w": [shape.outputs, shape.inputs, shape.kernel, shape.kernel], "b": [shape.outputs],
+                                        "x": [shape.inputs, shape.height, shape.width]], seed: UInt64(shape.inputs * 1000 + shape.width), scale: 1)
+    let x = try source.tensor("x")
+    for bias in [true, false] {
+      let conv = Conv2d(weight: try source.tensor("w"), bias: bias ? try source.tensor("b") : nil, padding: shape.padding)
+      let reference = conv(x, algorithm: .im2col)
+      let winograd = conv(x, algorithm: .winograd)
+      #expect(winograd.shape == reference.shape, "\(name)")
+      guard winograd.shape == reference.shape else { continue }
+      let scale = reference.scalars.reduce(0) { max($0, abs($1)) }
+      let error = winograd.maxAbsoluteDifference(reference) / scale
+      #expect(error < 1e-5, "\(name), bias \(bias): \(error)")
+    }
+  }
+
+  /// Winograd serves the 3x3 and 5x5, stride-1, undilated, ungrouped convolutions with 8 input channels or more.
+  @Test func winogradIsChosenWhereItApplies() {
+    func conv(_ shape: [Int], stride: Int = 1, dilation: Int = 1, groups: Int = 1) -> Conv2d {
+      Conv2d(weight: Tensor(zeros: shape), bias: nil, stride: stride, padding: 1, dilation: dilation, groups: groups)
+    }
+    #expect(conv([64, 64, 3, 3]).algorithm == .winograd)
+    #expect(conv([384, 192, 3, 3]).algorithm == .winograd)
+    #expect(conv([64, 3, 3, 3]).algorithm == .im2col)
+    #expect(conv([64, 64, 3, 3], stride: 2).algorithm == .im2col)
+    #expect(conv([64, 64, 3, 3], dilation: 2).algorithm == .im2col)
+    #expect(conv([64, 32, 3, 3], groups: 2).algorithm == .im2col)
+    #expect(conv([192, 64, 5, 5]).algorithm == .winograd)
+    #expect(conv([64, 64, 7, 7]).algorithm == .im2col)
+    #expect(conv([64, 64, 11, 11], stride: 4).algorithm == .im2col)
+    // Small images fall back to im2col: 7x7 outputs are 16 tiles, 9x9 are 25, 11x11 are 36.
+    #expect(conv([512, 512, 3, 3]).algorithm(height: 7, width: 7) == .im2col)
+    #expect(conv([512, 512, 3, 3]).algorithm(height: 9, width: 9) == .im2col)
+    #expect(conv([512, 512, 3, 3]).algorithm(height: 11, width: 11) == .winograd)
+    #expect(conv([64, 3, 3, 3]).algorithm(height: 224, width: 224) == .im2col)
+    // Folding a batch norm keeps the choice.
+    let norm = BatchNorm2d(weight: Tensor(shape: [64], scalars: Array(repeating: 1, count: 64)), bias: Tensor(zeros: [64]),
+                           runningMean: Tensor(zeros: [64]), runningVariance: Tensor(shape: [64], scalars: Array(repeating: 1, count: 64)))
+    #expect(conv([64, 64, 3, 3]).folding(norm).algorithm == .winograd)
+  }
+
+  /// Max pooling propagates NaN from any position of the window, and a window of −∞ gives −∞, as PyTorch does.
+  @Test func maxPoolingPropagatesNaN() {
+    let nan = Float.nan, inf = Float.infinity
+    // 1 channel, 4x5: windows 3x3, stride 2, padding 1 -> 2x3.
+    let x = Tensor(shape: [1, 4, 5], scalars: [
+      -inf, -inf, 1, 2, 3,
+      -inf, -inf, nan, 4, 5,
+      6, 7, 8, 9, 10,
+      11, 12, 13, 14, nan,
+    ])
+    let y = MaxPool2d(kernel: 3, stride: 2, padding: 1)(x)
+    #expect(y.shape == [1, 2, 3])
+    #expect(y.scalars[0] == -inf)
+    #expect(y.scalars[1].isNaN && y.scalars[2] == 5)
+    #expect(y.scalars[3] == 12 && y.scalars[4].isNaN && y.scalars[5].isNaN)
+    // A NaN first in its window survives larger values after it.
+    let first = MaxPool2d(kernel: 2, stride: 2)(Tensor(shape: [1, 2, 2], scalars: [nan, 5, 6, 7]))
+    #expect(first.scalars[0].isNaN)
+  }
+
+  /// Max pooling against its definition (PyTorch's loop: `val > maxval || isnan(val)`) on random data with a NaN
+  /// and a −∞, for kernels, strides, paddings, ceil mode and widths that exercise the vector pass and the edges.
+  @Test func maxPoolMatchesDefinition() throws {
+    for (k, s, p) in [(2, 2, 0), (3, 2, 0), (3, 2, 1), (2, 2, 1), (3, 1, 1), (5, 2, 2), (4, 2, 2)] {
+      for width in [k, k + 1, 17, 18, 19, 33, 40, 41] {
+        for ceil in [false, true] {
+          let source = RandomTensors(shapes: ["x": [3, 9, width]], seed: UInt64(width * 10 + k), scale: 1)
+          var x = try source.tensor("x")
+          if width == 33 { x.scalars[40] = .nan; x.scalars[7] = -.infinity }
+          let pool = MaxPool2d(kernel: k, stride: s, padding: p, ceilMode: ceil)
+          let y = pool(x)
+          let (oh, ow) = (pool.window.outputSize(9), pool.window.outputSize(width))
+          var bad = 0
+          for c in 0..<3 { for oy in 0..<oh { for ox in 0..<ow {
+            var best = -Float.infinity
+            for iy in max(0, oy * s - p)..<min(9, oy * s - p + k) { for ix in max(0, ox * s - p)..<min(width, ox * s - p + k) {
+              let v = x.scalars[(c * 9 + iy) * width + ix]
+              if v > best || v.isNaN { best = v }
+            } }
+            let got = y.scalars[(c * oh + oy) * ow + ox]
+            if !(got == best || (got.isNaN && best.isNaN)) { bad += 1 }
+          } } }
+          #expect(bad == 0, "k \(k) s \(s) p \(p) width \(width) ceil \(ceil)")
+        }
+      }
+    }
+  }
 }
