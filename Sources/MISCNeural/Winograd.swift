@@ -108,7 +108,6 @@ enum Winograd {
   static func convolve(_ shape: Shape, input: UnsafePointer<Float>, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                        output: UnsafeMutablePointer<Float>) {
     let (inputs, outputs) = (shape.inputs, shape.outputs)
-    let tiles = shape.tilesY * shape.tilesX
     let blockTiles = Self.blockTiles(shape)
     let transformedCount = 16 * inputs * blockTiles
     Scratch.withBuffer(count: 16 * (inputs + outputs) * blockTiles) { scratch in
