@@ -233,13 +233,15 @@ private let roundTripSizes: [(Int, Int)] = (1...40).map { ($0, $0) } + [
       let bit = state >> 63 == 1
       let informative: UInt32 = bit ? 60000 : 5536  // always leans the right way
       let noise: UInt32 = (state >> 20) & 1 == 1 ? 60000 : 5536  // unrelated to the bit
-      let p = mixer.mix(set: 1, informative, noise)
+      let (a, b) = (LogisticMixer.stretch(informative), LogisticMixer.stretch(noise))
+      let p = mixer.mix(set: 1, a, b)
       #expect((32...65504).contains(p))
-      mixer.update(set: 1, bit, p, informative, noise)
+      mixer.update(set: 1, bit, p, a, b)
     }
     #expect(mixer.weights[4] > 60000 && abs(Int(mixer.weights[5])) < 20000, "\(mixer.weights)")
     #expect(mixer.weights[6] == 0 && mixer.weights[7] == 0, "inputs held at p = 1/2 (stretch 0) never move")
     #expect(Array(mixer.weights[0..<4]) == [32768, 32768, 0, 0])  // other sets untouched
-    #expect(mixer.mix(set: 1, 60000, 32768) > mixer.mix(set: 0, 60000, 32768))
+    let strong = LogisticMixer.stretch(60000), half = LogisticMixer.stretchedHalf
+    #expect(mixer.mix(set: 1, strong, half) > mixer.mix(set: 0, strong, half))
   }
 }

@@ -128,7 +128,7 @@ struct CoefficientCoder {
         if let search, !empty, nonzero <= search.emptyBandTrialLimit {
           let map = gradientMap(channel: c, band: band, step: steps[c])
           gradients = map
-          if leaveEmpty(q, layout: layout, bandIndex: bandIndex, channel: c, gradients: map, search: search, emptyContext: emptyContext) {
+          if leaveEmpty(&q, layout: layout, bandIndex: bandIndex, channel: c, gradients: map, search: search, emptyContext: emptyContext) {
             for v in 0..<band.height {
               for u in 0..<band.width { q[c][(band.y0 + v) * width + band.x0 + u] = 0 }
             }
@@ -207,8 +207,9 @@ struct CoefficientCoder {
   }
 
   /// The encoder's whole-band decision: true when leaving the band empty costs less (distortion
-  /// + λ·rate) than coding it, measured by coding it on a copy of the models.
-  private func leaveEmpty(_ q: [[Int]], layout: SubbandLayout, bandIndex: Int, channel c: Int, gradients: [UInt8],
+  /// + λ·rate) than coding it, measured by coding it on a copy of the models. `q` is left as it
+  /// was (the trial coding's choices are undone).
+  private func leaveEmpty(_ q: inout [[Int]], layout: SubbandLayout, bandIndex: Int, channel c: Int, gradients: [UInt8],
                           search: RateDistortionSearch, emptyContext: Int) -> Bool {
     let band = layout.bands[bandIndex]
     var zeroDistortion = 0.0
@@ -221,12 +222,20 @@ struct CoefficientCoder {
     zeroDistortion *= search.weights[c]
     let model = bandEmpty[emptyContext]
     let zeroCost = (zeroDistortion + search.lambda * cost(model.p1, true)) * search.emptyBandFactor
+    // The trial codes the band in place (only this band of plane c changes), then puts it back:
+    // cheaper than coding a copy of the whole plane.
+    var saved = [Int](repeating: 0, count: band.width * band.height)
+    for v in 0..<band.height {
+      for u in 0..<band.width { saved[v * band.width + u] = q[c][(band.y0 + v) * layout.width + band.x0 + u] }
+    }
     var trial = self
-    var planes = q
     var counter = CostIO()
     var distortion = 0.0
-    _ = trial.codeBand(&counter, &planes, layout: layout, bandIndex: bandIndex, channel: c, gradients: gradients, search: search,
+    _ = trial.codeBand(&counter, &q, layout: layout, bandIndex: bandIndex, channel: c, gradients: gradients, search: search,
                        distortion: &distortion)
+    for v in 0..<band.height {
+      for u in 0..<band.width { q[c][(band.y0 + v) * layout.width + band.x0 + u] = saved[v * band.width + u] }
+    }
     return zeroCost <= distortion + search.lambda * (Double(counter.cost) / 65536 + cost(model.p1, false))
   }
 
@@ -300,16 +309,25 @@ struct CoefficientCoder {
         let magnitudeContext = set * 6 + neighbourClass
         let greaterOneContext = magnitudeContext * 2 + (strongParent ? 1 : 0)
         let escapeClass = escapeSum < 3 ? 0 : escapeSum < 6 ? 1 : escapeSum < 10 ? 2 : escapeSum < 16 ? 3 : escapeSum < 28 ? 4 : 5
-        let signContext = Self.signContext(plane, luma, co, channel: c, index: index, width: width, u: u, v: v, orientation: band.orientation)
+        // The sign context is formed only when a sign may be coded (or costed): most levels are 0.
+        var signContext = -1
 
         let gradientContext = (set * 3 + band.orientation) * Self.gradientClasses + Int(gradients[v * band.width + u])
-        let zeroInputs = (zero[zeroContext].p1, zeroActivity[activityContext].p1, zeroBand[slot].p1,
-                          gradientContexts ? zeroGradient[gradientContext].p1 : 32768)
+        // The mixers' inputs, stretched once for mixing and for the update.
+        let zeroInputs = (LogisticMixer.stretch(zero[zeroContext].p1), LogisticMixer.stretch(zeroActivity[activityContext].p1),
+                          LogisticMixer.stretch(zeroBand[slot].p1),
+                          gradientContexts ? LogisticMixer.stretch(zeroGradient[gradientContext].p1) : LogisticMixer.stretchedHalf)
         let pNonzero = zeroMixer.mix(set: set, zeroInputs.0, zeroInputs.1, zeroInputs.2, zeroInputs.3)
         var value = plane[index]
         if let search {
-          value = choose(search, channel: c, index: index, pNonzero: pNonzero, greaterOneContext: greaterOneContext,
-                         magnitudeContext: magnitudeContext, signContext: signContext, escapeClass: escapeClass)
+          let step = search.steps[c]
+          if abs(search.original[c][index]) + step / 2 < step {
+            value = 0  // the nearest level is 0, and so is the choice
+          } else {
+            signContext = Self.signContext(plane, luma, co, channel: c, index: index, width: width, u: u, v: v, orientation: band.orientation)
+            value = choose(search, channel: c, index: index, pNonzero: pNonzero, greaterOneContext: greaterOneContext,
+                           magnitudeContext: magnitudeContext, signContext: signContext, escapeClass: escapeClass)
+          }
           plane[index] = value
           let o = Double(search.original[c][index])
           let e = value == 0 ? o : abs(o) - Double(abs(value) * search.steps[c] - search.biases[c])
@@ -324,8 +342,8 @@ struct CoefficientCoder {
         if !significant { continue }
 
         var magnitude = 1
-        let oneInputs = (greaterOne[greaterOneContext].p1, greaterOneActivity[activityContext].p1,
-                         gradientContexts ? greaterOneGradient[gradientContext].p1 : 32768)
+        let oneInputs = (LogisticMixer.stretch(greaterOne[greaterOneContext].p1), LogisticMixer.stretch(greaterOneActivity[activityContext].p1),
+                         gradientContexts ? LogisticMixer.stretch(greaterOneGradient[gradientContext].p1) : LogisticMixer.stretchedHalf)
         let pGreaterOne = greaterOneMixer.mix(set: set, oneInputs.0, oneInputs.1, oneInputs.2)
         let greater = io.bit(abs(value) > 1, p1: pGreaterOne)
         greaterOne[greaterOneContext].update(greater)
@@ -338,6 +356,9 @@ struct CoefficientCoder {
             guard let rest = codeEscape(&io, abs(value) - 3, base: escapeClass * (Self.maxPrefix + 1)) else { return false }
             magnitude = 3 + rest
           }
+        }
+        if signContext < 0 {
+          signContext = Self.signContext(plane, luma, co, channel: c, index: index, width: width, u: u, v: v, orientation: band.orientation)
         }
         let negative = io.bit(value < 0, &sign[signContext])
         plane[index] = negative ? -magnitude : magnitude
@@ -372,8 +393,8 @@ struct CoefficientCoder {
                       magnitudeContext: Int, signContext: Int, escapeClass: Int) -> Int {
     let original = search.original[c][index]
     let step = search.steps[c]
+    if abs(original) + step / 2 < step { return 0 }  // the nearest level is 0 (no division)
     let nearest = (abs(original) + step / 2) / step
-    if nearest == 0 { return 0 }
     let weight = search.weights[c]
     let bias = search.biases[c]
     var best = 0
@@ -482,7 +503,8 @@ struct CoefficientCoder {
 
 /// Mixes the stretched probabilities of 2 to 4 models with one weight vector per set (16.16
 /// fixed point), trained online by the coding error: integer arithmetic only. An input left at
-/// p = 1/2 stretches to 0, so it neither contributes nor moves its weight.
+/// p = 1/2 stretches to 0, so it neither contributes nor moves its weight. The inputs are given
+/// stretched (`stretch`), once for `mix` and `update`.
 struct LogisticMixer {
   static let inputs = 4
   /// The learning rate is 2^-learningShift per unit of stretch × error.
@@ -495,27 +517,30 @@ struct LogisticMixer {
     weights = Array((0..<sets).map { _ in row }.joined())
   }
 
+  /// The stretch of a probability of a 1 (out of 65536): ln(p / (1 − p)) in the mixer's units.
+  @inline(__always)
+  static func stretch(_ p: UInt32) -> Int { Int(TextLogistic.stretch(p)) }
+  /// The stretch of p = 1/2: the input of a model that is left out.
+  static let stretchedHalf = stretch(32768)
+
   /// The mixed probability of a 1, out of 65536, kept within [32, 65504].
   @inline(__always)
-  func mix(set: Int, _ a: UInt32, _ b: UInt32, _ c: UInt32 = 32768, _ d: UInt32 = 32768) -> UInt32 {
+  func mix(set: Int, _ a: Int, _ b: Int, _ c: Int = stretchedHalf, _ d: Int = stretchedHalf) -> UInt32 {
     let w = set * Self.inputs
-    let dot = Int(weights[w]) * Int(TextLogistic.stretch(a)) + Int(weights[w + 1]) * Int(TextLogistic.stretch(b))
-      + Int(weights[w + 2]) * Int(TextLogistic.stretch(c)) + Int(weights[w + 3]) * Int(TextLogistic.stretch(d))
+    let dot = Int(weights[w]) * a + Int(weights[w + 1]) * b + Int(weights[w + 2]) * c + Int(weights[w + 3]) * d
     return min(max(TextLogistic.squash(Int32(truncatingIfNeeded: dot >> 16)), 32), 65504)
   }
 
   /// Moves the set's weights along the gradient of the coding cost of `bit`.
   @inline(__always)
-  mutating func update(set: Int, _ bit: Bool, _ p: UInt32, _ a: UInt32, _ b: UInt32, _ c: UInt32 = 32768, _ d: UInt32 = 32768) {
+  mutating func update(set: Int, _ bit: Bool, _ p: UInt32, _ a: Int, _ b: Int, _ c: Int = stretchedHalf, _ d: Int = stretchedHalf) {
     let error = (bit ? 65536 : 0) - Int(p)
-    let sa = Int(TextLogistic.stretch(a)), sb = Int(TextLogistic.stretch(b))
-    let sc = Int(TextLogistic.stretch(c)), sd = Int(TextLogistic.stretch(d))
     weights.withUnsafeMutableBufferPointer { w in
       let row = set * Self.inputs
-      w[row] &+= Int32(truncatingIfNeeded: (sa * error) >> Self.learningShift)
-      w[row + 1] &+= Int32(truncatingIfNeeded: (sb * error) >> Self.learningShift)
-      w[row + 2] &+= Int32(truncatingIfNeeded: (sc * error) >> Self.learningShift)
-      w[row + 3] &+= Int32(truncatingIfNeeded: (sd * error) >> Self.learningShift)
+      w[row] &+= Int32(truncatingIfNeeded: (a * error) >> Self.learningShift)
+      w[row + 1] &+= Int32(truncatingIfNeeded: (b * error) >> Self.learningShift)
+      w[row + 2] &+= Int32(truncatingIfNeeded: (c * error) >> Self.learningShift)
+      w[row + 3] &+= Int32(truncatingIfNeeded: (d * error) >> Self.learningShift)
     }
   }
 }

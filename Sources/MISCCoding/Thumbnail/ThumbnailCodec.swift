@@ -141,15 +141,22 @@ public enum ThumbnailCodec {
   /// The low band is rounded to the nearest level of its own, finer step.
   static func quantise(_ plane: [Int], step: Int, layout: SubbandLayout, profile: FormatProfile.Thumbnail) -> [Int] {
     let lowStep = lowBandStep(step, profile: profile)
-    let deadZoneRounding = profile.deadZoneRounding
+    let offset = profile.deadZoneRounding * step, divisor = 16 * step
+    // A detail magnitude a quantises to 0 exactly when 16a + offset < divisor: most do, and the
+    // comparison spares them the division.
+    let zeroBelow = divisor - offset
     var q = [Int](repeating: 0, count: plane.count)
     for y in 0..<layout.height {
       for x in 0..<layout.width {
         let i = y * layout.width + x
-        let low = x < layout.lowWidth && y < layout.lowHeight
-        let m = low
-          ? (2 * abs(plane[i]) + lowStep) / (2 * lowStep)
-          : (abs(plane[i]) * 16 + deadZoneRounding * step) / (16 * step)
+        let a = abs(plane[i])
+        let m: Int
+        if x < layout.lowWidth && y < layout.lowHeight {
+          m = (2 * a + lowStep) / (2 * lowStep)
+        } else {
+          if 16 * a < zeroBelow { continue }
+          m = (a * 16 + offset) / divisor
+        }
         q[i] = plane[i] < 0 ? -m : m
       }
     }
