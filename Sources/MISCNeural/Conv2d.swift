@@ -4,19 +4,21 @@ import Dispatch
 /// on one image of [channels, height, width].
 ///
 /// Two algorithms (`algorithm`, chosen per layer by measurement, docs/METRICS.md):
-/// - Winograd F(2x2, 3x3) (Winograd.swift) for the square, stride-1, undilated, ungrouped convolutions with
-///   3x3 or 5x5 kernels and at least 8 input channels (VGG16 but its first layer, AlexNet's conv2 to conv5,
-///   CLIP RN50's 3x3 convolutions): 2.25x fewer multiply-adds for 3x3 (1.56x for 5x5), 16 sgemms over
-///   blocks of 2x2 output tiles. The transformed kernel (16/9 of the weight's size for 3x3, 64/25 for 5x5) is
-///   computed on the first call and kept; `weight` stays as loaded. On images of fewer than 32 tiles (9x9
-///   outputs or smaller) it gives way to im2col, which is faster there.
+/// - Winograd F(2x2, 3x3) (Winograd.swift) for the undilated, ungrouped convolutions with square kernels where
+///   it needs at most 2/3 of im2col's multiply-adds and sees at least 8 input channels: 3x3 and 5x5 at stride
+///   1 (VGG16 but its first layer, AlexNet's conv2 to conv5, CLIP RN50's 3x3 convolutions), and AlexNet's
+///   11x11 stride-4 conv1 as a 3x3 stride-1 convolution over the space-to-depth rearranged input (48
+///   channels). 2.25x fewer multiply-adds for 3x3, 1.56x for 5x5 (four 3x3 pieces), 1.9x for AlexNet's conv1;
+///   16 sgemms over blocks of 2x2 output tiles. The transformed kernel (16/9 of the weight's size for 3x3,
+///   64/25 for 5x5) is computed on the first call and kept; `weight` stays as loaded. On images of fewer than
+///   32 tiles (9x9 outputs or smaller) it gives way to im2col, which is faster there.
 /// - im2col + one sgemm per group and block of output rows, for everything else: the column buffer is
 ///   bounded (about 16 MB) whatever the image size. A 1x1, stride-1, unpadded convolution multiplies the
 ///   input directly.
 ///
 /// Both write every output scalar without zero-filling it first, and keep their scratch buffer per thread
-/// between calls (`Scratch`). Winograd's results differ from im2col's by rounding only (about 1e-6 of the
-/// output's scale).
+/// between calls (`Scratch`). Winograd's results differ from im2col's by rounding only (below 1e-6 of the
+/// output's scale in LayerTests).
 public struct Conv2d: Sendable {
   /// [outputs, inputs / groups, kernelHeight, kernelWidth]
   public let weight: Tensor
@@ -29,15 +31,15 @@ public struct Conv2d: Sendable {
   public let groups: Int
   /// How `callAsFunction(_:)` computes this layer (on images of at least 32 tiles: `algorithm(height:width:)`).
   public let algorithm: Algorithm
-  /// The Winograd-transformed kernel, computed on first use, where Winograd applies.
-  private let winogradKernel: WinogradKernelCache?
+  /// The kernel of the Winograd path, where it applies (transformed on first use).
+  private let winogradKernel: WinogradKernel?
 
   /// How a convolution is computed.
   public enum Algorithm: Sendable, Hashable {
     /// im2col + sgemm (any convolution).
     case im2col
-    /// Winograd F(2x2, 3x3) (larger kernels in 3x3 pieces): square kernels of 3 or more, stride 1,
-    /// dilation 1, one group.
+    /// Winograd F(2x2, 3x3) (larger kernels in 3x3 pieces, strides through space-to-depth): square kernels
+    /// with ⌈kernel / stride⌉ ≥ 3, dilation 1, one group.
     case winograd
   }
 
@@ -52,21 +54,31 @@ public struct Conv2d: Sendable {
     self.padding = padding
     self.dilation = dilation
     self.groups = groups
-    let winograd = Conv2d.supportsWinograd(weight: weight, stride: stride, dilation: dilation, groups: groups)
-    winogradKernel = winograd ? WinogradKernelCache() : nil
-    algorithm = winograd && Conv2d.prefersWinograd(inputs: weight.shape[1], kernel: weight.shape[2]) ? .winograd : .im2col
+    if Conv2d.supportsWinograd(weight: weight, stride: stride, dilation: dilation, groups: groups) {
+      winogradKernel = WinogradKernel(weight: stride == 1 ? weight : Winograd.spaceToDepth(weight: weight, block: stride), block: stride)
+      algorithm = Conv2d.prefersWinograd(inputs: weight.shape[1], kernel: weight.shape[2], stride: stride) ? .winograd : .im2col
+    } else {
+      winogradKernel = nil
+      algorithm = .im2col
+    }
   }
 
-  /// Whether Winograd F(2x2, 3x3) can compute the convolution (any square kernel from 3x3, in 3x3 pieces).
+  /// Whether Winograd F(2x2, 3x3) can compute the convolution: square kernels of k taps, stride s, dilation 1,
+  /// one group, where ⌈k/s⌉ ≥ 3 (a stride above 1 through `Winograd.spaceToDepth`; kernels above 3x3 in 3x3
+  /// pieces).
   static func supportsWinograd(weight: Tensor, stride: Int, dilation: Int, groups: Int) -> Bool {
-    weight.shape[2] == weight.shape[3] && weight.shape[2] >= 3 && stride == 1 && dilation == 1 && groups == 1
+    weight.shape[2] == weight.shape[3] && (weight.shape[2] + stride - 1) / stride >= 3 && dilation == 1 && groups == 1
   }
 
   /// Whether Winograd is the faster of the two, where it applies (measured on one thread, docs/METRICS.md:
-  /// 1.7-2.0x for 3x3 and 1.3x for AlexNet's 5x5 from 8 input channels; 0.8-1.0x with 3 or 4 input channels;
-  /// only 1.1-1.2x for 7x7).
-  static func prefersWinograd(inputs: Int, kernel: Int) -> Bool {
-    kernel <= 5 && inputs >= 8
+  /// 1.7-2.0x for 3x3, 1.3x for AlexNet's 5x5 and 1.8x for its 11x11 stride 4 from 8 input channels; 0.8-1.0x
+  /// with 3 or 4 input channels; only 1.1-1.2x for 7x7, which needs 0.73 of im2col's multiply-adds).
+  static func prefersWinograd(inputs: Int, kernel: Int, stride: Int) -> Bool {
+    // Multiply-adds per output and input channel: Winograd's 16 per 4 outputs for each 3x3 piece of the
+    // ⌈k/s⌉ kernel over s² rearranged channels, against im2col's k².
+    let pieces = ((kernel + stride - 1) / stride + 2) / 3
+    let winograd = 4 * pieces * pieces * stride * stride
+    return inputs * stride * stride >= 8 && 3 * winograd <= 2 * kernel * kernel
   }
 
   /// Loads `<prefix>.weight` [outputs, inputs / groups, kernel, kernel] and, when `bias`, `<prefix>.bias` [outputs].
@@ -99,17 +111,29 @@ public struct Conv2d: Sendable {
   /// products are too narrow to be faster.
   public func algorithm(height: Int, width: Int) -> Algorithm {
     guard algorithm == .winograd else { return .im2col }
-    let shape = Winograd.Shape(channels: inputs, outputs: outputs, height: height, width: width, kernel: kernelHeight, padding: padding)
+    let shape = winogradShape(height: height, width: width)
     return shape.outHeight >= 1 && shape.outWidth >= 1 && shape.tilesY * shape.tilesX >= Winograd.minimumTiles ? .winograd : .im2col
   }
 
-  /// The convolution computed by `algorithm` (`.winograd` only where it applies: 3x3, stride 1, dilation 1,
-  /// one group). [inputs, height, width] -> [outputs, height', width']
+  /// The stride-1 convolution that the Winograd path computes on a `height` x `width` input: this one, or for a
+  /// stride s > 1 the one over the space-to-depth rearranged input (no padding: the rearrangement applies it),
+  /// whose output may have one row or column more than this one's (cut off).
+  func winogradShape(height: Int, width: Int) -> Winograd.Shape {
+    let s = stride
+    if s == 1 {
+      return Winograd.Shape(channels: inputs, outputs: outputs, height: height, width: width, kernel: kernelHeight, padding: padding)
+    }
+    return Winograd.Shape(channels: inputs * s * s, outputs: outputs, height: (height + 2 * padding + s - 1) / s,
+                          width: (width + 2 * padding + s - 1) / s, kernel: (kernelHeight + s - 1) / s, padding: 0)
+  }
+
+  /// The convolution computed by `algorithm` (`.winograd` only where it applies: `supportsWinograd`).
+  /// [inputs, height, width] -> [outputs, height', width']
   public func callAsFunction(_ x: Tensor, algorithm: Algorithm) -> Tensor {
     precondition(x.rank == 3 && x.shape[0] == inputs, "convolution \(weight.shape) (groups \(groups)) applied to \(x.shape)")
     if algorithm == .winograd {
       guard let winogradKernel else { preconditionFailure("Winograd F(2x2, 3x3) does not apply to convolution \(weight.shape), stride \(stride), dilation \(dilation), groups \(groups)") }
-      return winograd(x, kernel: winogradKernel.kernel(for: weight))
+      return winograd(x, kernel: winogradKernel)
     }
     let (height, width) = (x.shape[1], x.shape[2])
     let (kh, kw) = (kernelHeight, kernelWidth)
@@ -160,14 +184,18 @@ public struct Conv2d: Sendable {
     }
   }
 
-  /// The Winograd F(2x2, 3x3) path (Winograd.swift), for `kernel` = `Winograd.transformedKernel(weight)`.
-  private func winograd(_ x: Tensor, kernel: [Float]) -> Tensor {
+  /// The Winograd F(2x2, 3x3) path (Winograd.swift).
+  private func winograd(_ x: Tensor, kernel: WinogradKernel) -> Tensor {
     let (height, width) = (x.shape[1], x.shape[2])
-    let shape = Winograd.Shape(channels: inputs, outputs: outputs, height: height, width: width, kernel: kernelHeight, padding: padding)
-    precondition(shape.outHeight >= 1 && shape.outWidth >= 1, "a \(height)x\(width) input is smaller than the \(kernelHeight)x\(kernelWidth) kernel (padding \(padding))")
-    return Tensor(shape: [outputs, shape.outHeight, shape.outWidth]) { out in
-      x.scalars.withUnsafeBufferPointer { src in
-        kernel.withUnsafeBufferPointer { u in
+    let (outHeight, outWidth) = (outputSize(height, kernel: kernelHeight), outputSize(width, kernel: kernelWidth))
+    precondition(height + 2 * padding >= kernelHeight && width + 2 * padding >= kernelWidth,
+                 "a \(height)x\(width) input is smaller than the \(kernelHeight)x\(kernelWidth) kernel (padding \(padding))")
+    let shape = winogradShape(height: height, width: width)
+    let input = stride == 1 ? x : Winograd.spaceToDepth(x, block: stride, padding: padding)
+    let transformed = kernel.transformed
+    let y = Tensor(shape: [outputs, shape.outHeight, shape.outWidth]) { out in
+      input.scalars.withUnsafeBufferPointer { src in
+        transformed.withUnsafeBufferPointer { u in
           if let bias {
             bias.scalars.withUnsafeBufferPointer { b in
               Winograd.convolve(shape, input: src.baseAddress!, kernel: u.baseAddress!, bias: b.baseAddress!, output: out.baseAddress!)
@@ -175,6 +203,16 @@ public struct Conv2d: Sendable {
           } else {
             Winograd.convolve(shape, input: src.baseAddress!, kernel: u.baseAddress!, bias: nil, output: out.baseAddress!)
           }
+        }
+      }
+    }
+    guard shape.outHeight != outHeight || shape.outWidth != outWidth else { return y }
+    // A strided convolution's rearranged output can overhang by a row or a column.
+    return Tensor(shape: [outputs, outHeight, outWidth]) { out in
+      for o in 0..<outputs {
+        for row in 0..<outHeight {
+          let start = (o * shape.outHeight + row) * shape.outWidth
+          for column in 0..<outWidth { out[(o * outHeight + row) * outWidth + column] = y.scalars[start + column] }
         }
       }
     }

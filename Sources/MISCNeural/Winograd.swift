@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 
 /// Winograd's minimal filtering F(2x2, 3x3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural
-/// Networks", 2016) for square, stride-1, undilated, ungrouped convolutions: each 2x2 block of outputs
+/// Networks", 2016) for square, undilated, ungrouped convolutions: each 2x2 block of outputs
 /// ("tile") comes from the 4x4 input patch under it as Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A, so that summed over
 /// the input channels the products become 16 matrix products [outputs, inputs] x [inputs, tiles], one per
 /// element of the 4x4 transformed tile: 16 multiply-adds per tile and channel pair instead of 36 (2.25x
@@ -15,8 +15,11 @@ import Foundation
 ///
 /// A larger kernel is cut into 3x3 pieces (zero past its edge): a 5x5 one into four, each seeing the input
 /// shifted by the piece's offset, as four times the input channels (64 multiply-adds per tile and channel
-/// pair instead of 100, 1.56x fewer). The transforms' coefficients are 0, ±1 and ±1/2, so the rounding
-/// error stays at the level of the direct sum's (below 1e-6 of the output's scale in LayerTests).
+/// pair instead of 100, 1.56x fewer). A stride s > 1 becomes stride 1 over the input rearranged space to
+/// depth (`spaceToDepth`: s² times the channels, a ⌈k/s⌉ kernel): AlexNet's 11x11 stride-4 conv1 is a 3x3
+/// convolution over 48 channels (64 multiply-adds per tile against im2col's 4 x 121). The transforms'
+/// coefficients are 0, ±1 and ±1/2, so the rounding error stays at the level of the direct sum's (below
+/// 1e-6 of the output's scale in LayerTests).
 ///
 /// Per call: the tiles are taken a block at a time (`blockTiles`), the block's inputs transformed into a
 /// per-thread scratch buffer (`Scratch`), multiplied by the kernels transformed once per layer
@@ -266,12 +269,20 @@ enum Winograd {
     }
     for k in 0..<low { edge(k) }
     let source = line + start
-    var k = low
-    while k + 8 <= high {
+    @inline(__always) func split8(_ k: Int) {
       let pair = UnsafeRawPointer(source + 2 * k).loadUnaligned(as: SIMD16<Float>.self)
       store(pair.evenHalf, even + k)
       store(pair.oddHalf, odd + k)
+    }
+    var k = low
+    while k + 8 <= high {
+      split8(k)
       k += 8
+    }
+    // The last partial group redoes part of the previous one.
+    if k < high && high - low >= 8 {
+      split8(high - 8)
+      k = high
     }
     while k < high {
       even[k] = source[2 * k]
@@ -357,17 +368,80 @@ enum Winograd {
   }
 }
 
-/// The transformed kernel of one convolution, computed on first use and kept (shared by copies of the layer).
-final class WinogradKernelCache: @unchecked Sendable {
+/// The kernel Winograd multiplies by, for one convolution: its weight (rearranged for a strided convolution,
+/// `Winograd.spaceToDepth`), transformed on first use and kept (shared by copies of the layer).
+final class WinogradKernel: @unchecked Sendable {
+  /// [outputs, inputs x block², kernel, kernel]: the stride-1 convolution that Winograd computes.
+  let weight: Tensor
+  /// The stride of the convolution, which becomes the block of the space-to-depth rearrangement (1: none).
+  let block: Int
   private let lock = NSLock()
-  private var kernel: [Float]?
+  private var cached: [Float]?
 
-  func kernel(for weight: Tensor) -> [Float] {
+  init(weight: Tensor, block: Int) {
+    (self.weight, self.block) = (weight, block)
+  }
+
+  /// `Winograd.transformedKernel(weight)`.
+  var transformed: [Float] {
     lock.lock()
     defer { lock.unlock() }
-    if let kernel { return kernel }
-    let transformed = Winograd.transformedKernel(weight)
-    kernel = transformed
-    return transformed
+    if let cached { return cached }
+    let kernel = Winograd.transformedKernel(weight)
+    cached = kernel
+    return kernel
+  }
+}
+
+extension Winograd {
+  /// A stride-s convolution with a k x k kernel as a stride-1 one with a ⌈k/s⌉ x ⌈k/s⌉ kernel over s² times the
+  /// channels: input channel (c, u, v) of the rearranged image holds the padded input's samples
+  /// (s·i + u, s·j + v) of channel c, and kernel tap (a, b) of (c, u, v) is tap (s·a + u, s·b + v) of c (zero
+  /// past the kernel). [outputs, inputs, k, k] -> [outputs, inputs·s², ⌈k/s⌉, ⌈k/s⌉]
+  static func spaceToDepth(weight: Tensor, block s: Int) -> Tensor {
+    let (outputs, inputs, size) = (weight.shape[0], weight.shape[1], weight.shape[2])
+    let reduced = (size + s - 1) / s
+    return Tensor(shape: [outputs, inputs * s * s, reduced, reduced]) { out in
+      var index = 0
+      for o in 0..<outputs { for c in 0..<inputs { for u in 0..<s { for v in 0..<s { for a in 0..<reduced { for b in 0..<reduced {
+        let (ky, kx) = (s * a + u, s * b + v)
+        out[index] = ky < size && kx < size ? weight.scalars[((o * inputs + c) * size + ky) * size + kx] : 0
+        index += 1
+      } } } } } }
+    }
+  }
+
+  /// The input rearranged the same way, with the convolution's padding applied: [inputs, height, width] ->
+  /// [inputs·s², ⌈(height + 2·padding) / s⌉, ⌈(width + 2·padding) / s⌉], zero outside the image.
+  static func spaceToDepth(_ x: Tensor, block s: Int, padding: Int) -> Tensor {
+    let (channels, height, width) = (x.shape[0], x.shape[1], x.shape[2])
+    let (rows, columns) = ((height + 2 * padding + s - 1) / s, (width + 2 * padding + s - 1) / s)
+    return Tensor(shape: [channels * s * s, rows, columns]) { out in
+      x.scalars.withUnsafeBufferPointer { src in
+        for c in 0..<channels {
+          for u in 0..<s {
+            for v in 0..<s {
+              let plane = out.baseAddress! + ((c * s + u) * s + v) * rows * columns
+              // Columns j whose sample s·j + v − padding lies inside the row.
+              let start = v - padding
+              let low = start >= 0 ? 0 : min(columns, (-start + s - 1) / s)
+              let high = max(low, min(columns, width - start <= 0 ? 0 : (width - 1 - start) / s + 1))
+              for i in 0..<rows {
+                let line = plane + i * columns
+                let iy = s * i + u - padding
+                guard iy >= 0 && iy < height else {
+                  line.update(repeating: 0, count: columns)
+                  continue
+                }
+                let source = src.baseAddress! + (c * height + iy) * width + start
+                line.update(repeating: 0, count: low)
+                for j in low..<high { line[j] = source[s * j] }
+                (line + high).update(repeating: 0, count: columns - high)
+              }
+            }
+          }
+        }
+      }
+    }
   }
 }

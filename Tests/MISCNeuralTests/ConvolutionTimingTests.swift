@@ -9,8 +9,10 @@ import Testing
 ///     MISC_CONV_TIMINGS=all taskset -c 1 swift test --filter ConvolutionTimingTests
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["MISC_CONV_TIMINGS"] != nil))
 struct ConvolutionTimingTests {
-  /// name, inputs, outputs, height, width, kernel (padding keeps the size).
+  /// name, inputs, outputs, height, width, kernel (stride 1, padding keeps the size; "alex1" is AlexNet's conv1:
+  /// stride 4, padding 2).
   static let shapes: [(String, Int, Int, Int, Int, Int)] = [
+    ("alex1", 3, 64, 512, 768, 11),
     // LPIPS/DISTS on a 768x512 Kodak image.
     ("vgg1_1", 3, 64, 512, 768, 3), ("vgg1_2", 64, 64, 512, 768, 3), ("vgg2_1", 64, 128, 256, 384, 3),
     ("vgg2_2", 128, 128, 256, 384, 3), ("vgg3_1", 128, 256, 128, 192, 3), ("vgg3_2", 256, 256, 128, 192, 3),
@@ -32,7 +34,8 @@ struct ConvolutionTimingTests {
     defer { Gemm.threads = threads }
     for (name, inputs, outputs, height, width, kernel) in Self.shapes where filter == "all" || name.hasPrefix(filter) {
       let source = RandomTensors(shapes: ["w": [outputs, inputs, kernel, kernel], "b": [outputs], "x": [inputs, height, width]], scale: 1)
-      let conv = Conv2d(weight: try source.tensor("w"), bias: try source.tensor("b"), padding: kernel / 2)
+      let (stride, padding) = name == "alex1" ? (4, 2) : (1, kernel / 2)
+      let conv = Conv2d(weight: try source.tensor("w"), bias: try source.tensor("b"), stride: stride, padding: padding)
       let x = try source.tensor("x")
       _ = conv(x, algorithm: .winograd)  // the kernel transform, once
       /// Best of five, in CPU seconds of this process.
@@ -44,7 +47,8 @@ struct ConvolutionTimingTests {
         }.min()!
       }
       let (im2col, winograd) = (best(.im2col), best(.winograd))
-      let macs = Double(outputs * inputs * kernel * kernel * height * width)
+      let out = conv.outputSize(height, kernel: kernel) * conv.outputSize(width, kernel: kernel)
+      let macs = Double(outputs * inputs * kernel * kernel * out)
       print(String(format: "%@ %dx%dx%d->%d %dx%d: im2col %.2f ms (%.1f GMAC/s), winograd %.2f ms (%.1f GMAC/s equivalent), %.2fx, chosen: %@",
                    name, inputs, height, width, outputs, kernel, kernel, im2col * 1000, macs / im2col / 1e9, winograd * 1000,
                    macs / winograd / 1e9, im2col / winograd, "\(conv.algorithm(height: height, width: width))"))

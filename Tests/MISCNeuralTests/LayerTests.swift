@@ -99,21 +99,25 @@ import Testing
   }
 
   /// Winograd F(2x2, 3x3) against im2col (itself checked against PyTorch above) on random data: odd and even
-  /// sides, padding 0 and 1, channel counts from 1 to 160, with and without bias; the largest shapes are
+  /// sides, padding 0 to 3, channel counts from 1 to 160, with and without bias; kernels of 3x3 and larger (in
+  /// 3x3 pieces), strides above 1 (space-to-depth: AlexNet's 11x11 stride 4); the largest shapes are
   /// transformed in several blocks that cut rows of tiles. The error is relative to the output's largest value.
   @Test(arguments: [
     (1, 3, 4, 5, 0), (1, 1, 3, 3, 1), (3, 5, 7, 9, 1), (16, 8, 5, 4, 0), (8, 16, 17, 33, 1), (64, 64, 13, 35, 1),
     (33, 7, 2, 2, 1), (24, 40, 41, 19, 0), (160, 96, 37, 61, 1), (96, 160, 30, 22, 0),
-  ].map { ($0.0, $0.1, $0.2, $0.3, 3, $0.4) } + [
-    (1, 2, 5, 5, 5, 0), (3, 4, 9, 11, 5, 2), (64, 48, 23, 17, 5, 2), (16, 24, 20, 31, 5, 1), (12, 8, 15, 13, 7, 3), (5, 6, 6, 8, 4, 1),
+  ].map { ($0.0, $0.1, $0.2, $0.3, 3, 1, $0.4) } + [
+    (1, 2, 5, 5, 5, 1, 0), (3, 4, 9, 11, 5, 1, 2), (64, 48, 23, 17, 5, 1, 2), (16, 24, 20, 31, 5, 1, 1), (12, 8, 15, 13, 7, 1, 3),
+    (5, 6, 6, 8, 4, 1, 1),
+    (3, 8, 43, 47, 11, 4, 2), (3, 16, 64, 48, 11, 4, 2), (4, 6, 20, 23, 5, 2, 2), (2, 4, 31, 30, 7, 2, 3), (5, 3, 17, 18, 6, 2, 1),
+    (1, 2, 12, 12, 9, 3, 0),
   ])
-  func winogradMatchesIm2col(_ shape: (inputs: Int, outputs: Int, height: Int, width: Int, kernel: Int, padding: Int)) throws {
-    let name = "\(shape.inputs)x\(shape.height)x\(shape.width)->\(shape.outputs), \(shape.kernel)x\(shape.kernel), padding \(shape.padding)"
+  func winogradMatchesIm2col(_ shape: (inputs: Int, outputs: Int, height: Int, width: Int, kernel: Int, stride: Int, padding: Int)) throws {
+    let name = "\(shape.inputs)x\(shape.height)x\(shape.width)->\(shape.outputs), \(shape.kernel)x\(shape.kernel), stride \(shape.stride), padding \(shape.padding)"
     let source = RandomTensors(shapes: ["w": [shape.outputs, shape.inputs, shape.kernel, shape.kernel], "b": [shape.outputs],
                                         "x": [shape.inputs, shape.height, shape.width]], seed: UInt64(shape.inputs * 1000 + shape.width), scale: 1)
     let x = try source.tensor("x")
     for bias in [true, false] {
-      let conv = Conv2d(weight: try source.tensor("w"), bias: bias ? try source.tensor("b") : nil, padding: shape.padding)
+      let conv = Conv2d(weight: try source.tensor("w"), bias: bias ? try source.tensor("b") : nil, stride: shape.stride, padding: shape.padding)
       let reference = conv(x, algorithm: .im2col)
       let winograd = conv(x, algorithm: .winograd)
       #expect(winograd.shape == reference.shape, "\(name)")
@@ -124,7 +128,8 @@ import Testing
     }
   }
 
-  /// Winograd serves the 3x3 and 5x5, stride-1, undilated, ungrouped convolutions with 8 input channels or more.
+  /// Winograd serves the undilated, ungrouped convolutions where it needs at most 2/3 of im2col's multiply-adds
+  /// (3x3 and 5x5, AlexNet's 11x11 stride 4; not 7x7, nor 3x3 stride 2) and sees 8 input channels or more.
   @Test func winogradIsChosenWhereItApplies() {
     func conv(_ shape: [Int], stride: Int = 1, dilation: Int = 1, groups: Int = 1) -> Conv2d {
       Conv2d(weight: Tensor(zeros: shape), bias: nil, stride: stride, padding: 1, dilation: dilation, groups: groups)
@@ -137,7 +142,8 @@ import Testing
     #expect(conv([64, 32, 3, 3], groups: 2).algorithm == .im2col)
     #expect(conv([192, 64, 5, 5]).algorithm == .winograd)
     #expect(conv([64, 64, 7, 7]).algorithm == .im2col)
-    #expect(conv([64, 64, 11, 11], stride: 4).algorithm == .im2col)
+    #expect(conv([64, 3, 11, 11], stride: 4).algorithm == .winograd)
+    #expect(conv([64, 64, 7, 7], stride: 2).algorithm == .im2col)
     // Small images fall back to im2col: 7x7 outputs are 16 tiles, 9x9 are 25, 11x11 are 36.
     #expect(conv([512, 512, 3, 3]).algorithm(height: 7, width: 7) == .im2col)
     #expect(conv([512, 512, 3, 3]).algorithm(height: 9, width: 9) == .im2col)
