@@ -51,10 +51,29 @@ import MISCImage
     }
   }
 
+  /// The large photos: the first three `aigi` images in name order (1024 x 1024), upsampled
+  /// bicubically to 4000 x 3000.
+  static func largePhotos() throws -> [(name: String, image: Image)] {
+    try images("aigi").prefix(3).map { path in
+      (((path as NSString).lastPathComponent as NSString).deletingPathExtension,
+       Resample.bicubic(try ImageIO.read(path: path).image, width: 4000, height: 3000))
+    }
+  }
+
+  /// Writes the large photos as PNG into `$MISC_WRITE_LARGE_PHOTOS`, for `misc bench rate --dataset`:
+  ///
+  ///     MISC_WRITE_LARGE_PHOTOS=/tmp/large12mp MISC_DATA=/work/shared/data swift test --filter FormatVersionMeasurement/writeLargePhotos
+  @Test func writeLargePhotos() throws {
+    guard let folder = ProcessInfo.processInfo.environment["MISC_WRITE_LARGE_PHOTOS"] else { return }
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    for (name, image) in try Self.largePhotos() {
+      try ImageIO.writePNG(image, to: folder + "/" + name + "-4000x3000.png")
+    }
+  }
+
   @Test func largePhotos() async throws {
     guard Self.enabled else { return }
-    let sources = try Self.images("aigi").prefix(3)
-    let images = try sources.map { Resample.bicubic(try ImageIO.read(path: $0).image, width: 4000, height: 3000) }
+    let images = try Self.largePhotos().map(\.image)
     for bpp in [0.02, 0.1] {
       for version in [3, 4] { print("12MP " + (try await Self.measure(images, bpp: bpp, version: version))) }
     }
