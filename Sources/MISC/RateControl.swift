@@ -8,14 +8,16 @@ import MISCMetrics
 /// returns never exceeds the budget. Only encoder choices are made here: every file it writes is
 /// an ordinary file of the prefix's format version (docs/THUMBNAIL.md, "Rate control").
 ///
-/// At a fixed budget, the PSNR of I_ref over the thumbnail's size is a broad plateau: on Kodak
-/// it moves by about 0.1 dB between thumbnails that get 0.08 and 0.3 bits a pixel, about what
-/// one quality step (9% of the bytes) is worth. So rather than scan sizes, the search
+/// At a fixed budget, the PSNR of I_ref over the thumbnail's size is a broad plateau: on Kodak,
+/// with the budget filled, it moves by 0.1 to 0.3 dB between thumbnails that get 0.1 and 0.3
+/// bits a pixel (best near 0.1), about what one quality step (9% of the bytes) is worth. So
+/// rather than scan sizes, the search
 ///
 /// 1. predicts the size from the bytes the thumbnail's pixels can have (the budget less the
 ///    rest of the file and `thumbnailOverheadBytes`): the image's own size when that gives it at
-///    least `ownSizeBitsPerPixel` (no downsampling and no upsampling, worth about 0.2 dB on
-///    Kodak at 0.1 and 0.2 bpp), else the size that gets `targetBitsPerPixel`;
+///    least `ownSizeBitsPerPixel` (no downsampling and no upsampling: 0.25 dB better than a
+///    slightly smaller thumbnail on Kodak at 0.2 bpp), else the size that gets
+///    `targetBitsPerPixel`;
 /// 2. fills each size it tries to between `acceptFraction` of the budget and the budget, along
 ///    a continuous rate position (`Position`: the quality index, and between two qualities the
 ///    encoder's λ scaled down, which buys bytes at the same distortion a byte as the next
@@ -76,17 +78,20 @@ public struct RateControl: Sendable {
   }
 
   /// One continuous rate position: `value` ∈ [0, `Position.upperBound`]. Its integer part is the
-  /// quality index; its fraction t scales the encoder's λ by exp(−t · `lambdaSpan`), which adds
-  /// bytes up to about the next quality's. Thumbnail bytes grow about exponentially with it.
+  /// quality index (at most the last); the rest, t, scales the encoder's λ by
+  /// exp(−t · `lambdaSpan`), which adds bytes up to about the next quality's. Past the last
+  /// quality t runs on to 3 (λ × 0.46), for budgets that even the finest quality leaves unused.
+  /// Thumbnail bytes grow about exponentially with the position.
   struct Position {
     var value: Double
     /// ln of the λ factor that spans one quality step of bytes: the file grows by about 9% a
     /// quality step, and by about a third of |Δ ln λ| when λ falls (measured on Kodak).
     static let lambdaSpan = 0.26
-    static let upperBound = Double(ThumbnailCodec.qualityLevels) - 0.01
+    static let lastQuality = ThumbnailCodec.qualityLevels - 1
+    static let upperBound = Double(lastQuality) + 3
 
     init(_ value: Double) { self.value = min(max(value, 0), Self.upperBound) }
-    var quality: Int { Int(value.rounded(.down)) }
+    var quality: Int { min(Int(value.rounded(.down)), Self.lastQuality) }
     var lambdaFactor: Double {
       let t = value - Double(quality)
       return t < 0.01 ? 1 : exp(-t * Self.lambdaSpan)
@@ -190,11 +195,13 @@ public struct RateControl: Sendable {
     /// The thumbnail bytes each trial aims at.
     var aim: Double { Double(budgetBytes) * configuration.aimFraction - Double(bareBytes) }
 
-    /// The rate proxy at a position: between two qualities, interpolated geometrically.
+    /// The rate proxy at a position: between two qualities, interpolated geometrically; past
+    /// the last quality, grown by `slopePastLastQuality` a unit.
     static func proxy(_ proxy: ThumbnailCodec.RateProxy, at position: Double) -> Double {
       let quality = Position(position).quality, t = position - Double(quality)
       let here = max(proxy.values[quality], 1)
-      guard t > 0, quality + 1 < proxy.values.count else { return here }
+      guard t > 0 else { return here }
+      guard quality < Position.lastQuality else { return here * exp(t * Self.slopePastLastQuality) }
       return here * pow(max(proxy.values[quality + 1], 1) / here, t)
     }
 
@@ -213,7 +220,9 @@ public struct RateControl: Sendable {
       let goal = target / scale
       let values = proxy.values.map { max($0, 1) }
       guard values[0] < goal else { return 0 }
-      guard let above = values.firstIndex(where: { $0 > goal }) else { return Position.upperBound }
+      guard let above = values.firstIndex(where: { $0 > goal }) else {
+        return Double(Position.lastQuality) + log(goal / values[Position.lastQuality]) / Self.slopePastLastQuality
+      }
       let quality = above - 1
       return Double(quality) + min(log(goal / values[quality]) / log(values[above] / values[quality]), 0.99)
     }
@@ -283,5 +292,8 @@ public struct RateControl: Sendable {
 
     /// Positions closer than this are not told apart.
     static let resolution = 0.05
+    /// The growth of ln(thumbnail bytes) a unit of position past the last quality, where the
+    /// proxy no longer changes: a typical quality step's.
+    static let slopePastLastQuality = 0.087
   }
 }
