@@ -3,34 +3,64 @@ import MISCCoding
 import MISCImage
 import MISCMetrics
 
-/// Chooses the thumbnail's size and quality for a whole-file byte budget, maximising the PSNR
-/// of I_ref (the bicubic upsample) against the original at full resolution. The file it
-/// returns never exceeds the budget.
+/// Chooses the thumbnail's size, quality and encoder λ for a whole-file byte budget, maximising
+/// the PSNR of I_ref (the bicubic upsample) against the original at full resolution. The file it
+/// returns never exceeds the budget. Only encoder choices are made here: every file it writes is
+/// an ordinary file of the prefix's format version (docs/THUMBNAIL.md, "Rate control").
+///
+/// At a fixed budget, the PSNR of I_ref over the thumbnail's size is a broad plateau: on Kodak,
+/// with the budget filled, it moves by 0.1 to 0.3 dB between thumbnails that get 0.1 and 0.3
+/// bits a pixel (best near 0.1), about what one quality step (9% of the bytes) is worth. So
+/// rather than scan sizes, the search
+///
+/// 1. predicts the size from the bytes the thumbnail's pixels can have (the budget less the
+///    rest of the file and `thumbnailOverheadBytes`): the image's own size when that gives it at
+///    least `ownSizeBitsPerPixel` (no downsampling and no upsampling: 0.25 dB better than a
+///    slightly smaller thumbnail on Kodak at 0.2 bpp), else the size that gets
+///    `targetBitsPerPixel`;
+/// 2. fills each size it tries to between `acceptFraction` of the budget and the budget, along
+///    a continuous rate position (`Position`: the quality index, and between two qualities the
+///    encoder's λ scaled down, which buys bytes at the same distortion a byte as the next
+///    quality). Where to code is predicted by scaling the bytes of a thumbnail already coded by
+///    the ratio of `ThumbnailCodec.RateProxy` values, so most sizes take one or two codings; the
+///    first size is preceded by a probe a third of its side, coded once;
+/// 3. unless the predicted size is the largest allowed (the image's own size, or the format's
+///    largest thumbnail when the budget gives it more than `targetBitsPerPixel`), climbs from it
+///    `sizeStep` at a time, down first, while the filled PSNR rises, filling at most `maxSizes`
+///    sizes (with the default 2: the predicted size and one 15% smaller).
+///
+/// Every file it codes that fits is a candidate; the best one is returned.
 public struct RateControl: Sendable {
-  /// The thumbnail long sides a search may pick, smallest first.
-  /// Sizes above the format's largest thumbnail side (`FormatProfile.Thumbnail.maxSide`) or the
-  /// image's long side are skipped.
-  public var longSides: [Int] = [4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 36, 40, 44, 48, 52, 56,
-                                 64, 72, 80, 88, 96, 112, 128, 144, 160, 192, 224, 256,
-                                 288, 320, 352, 384, 448, 512, 576, 640, 704, 768, 896, 1024]
-  /// Sizes whose thumbnail would get fewer bits a pixel than this from the whole budget are not
-  /// tried: the thumbnail codec needs about this much to beat a smaller thumbnail upsampled,
-  /// and the largest sizes cost the most time to try.
-  public var minThumbnailBitsPerPixel = 0.12
-  /// After the search, the best size grown by these fractions is tried at the best quality, the
-  /// larger first: quality steps are about 6% of the file apart, so the best file leaves about
-  /// 3% of the budget on average, which a slightly larger thumbnail can use.
-  public var fillSteps = [0.03, 0.015]
-  /// Every `coarseStride`-th size (from the largest down) is tried first; the sizes around the
-  /// best of those are tried next.
-  public var coarseStride = 3
-  /// The coarse scan stops after two sizes in a row score more than this many dB below the best.
-  public var plateauMargin = 0.15
-  /// A size whose first fitting trial lands within about two quality steps of the budget and
-  /// scores more than this many dB below the best so far is not refined to its highest
-  /// fitting quality: one quality step gains about 0.1 dB, so it cannot win, and the codings
-  /// saved are those of the largest sizes.
-  public var losingMargin = 0.4
+  /// Thumbnail bits per pixel that the predicted size aims at when it is not the image's own
+  /// size, counting the thumbnail's share of the budget less `thumbnailOverheadBytes`.
+  public var targetBitsPerPixel = 0.1
+  /// Bytes of the thumbnail's share taken as buying no pixels (its size field, quality, low band
+  /// and band flags, roughly): at the smallest budgets the predicted thumbnail is then smaller
+  /// than the bits per pixel alone would make it, as the best ones are (fitted on Kodak from
+  /// 0.001 to 0.05 bpp; it barely moves the size above about 1 KB).
+  public var thumbnailOverheadBytes = 30.0
+  /// The image's own size is the predicted size when its pixels get at least this many bits
+  /// each (counted as for `targetBitsPerPixel`), and then the only size filled.
+  public var ownSizeBitsPerPixel = 0.09
+  /// The climb's step: each next size has this fraction fewer (or more) pixels on a side.
+  public var sizeStep = 0.15
+  /// The most sizes a climb fills (the probe not counted)…
+  public var maxSizes = 2
+  /// …unless the sizes filled so far hold fewer thumbnail pixels than this in all: tiny
+  /// thumbnails cost little to try, and at the smallest budgets the best size varies most from
+  /// image to image (on Kodak at 0.001 bpp, from 15×22 to 64×43).
+  public var smallSearchPixels = 30_000.0
+  /// Each trial aims at this fraction of the budget…
+  public var aimFraction = 0.99
+  /// …and a size's search ends at the first fitting file at least this full.
+  public var acceptFraction = 0.97
+  /// The most codings one size's search makes.
+  public var maxTrialsPerSize = 5
+  /// When the first size filled has at least this many pixels, a probe thumbnail of a third of
+  /// its side is coded once first, at the position predicted for the size: the size's first
+  /// trial then lands within about 5% of its aim instead of 9% (standard deviations, Kodak at
+  /// 0.2 bpp), and the probe costs about a ninth of a trial.
+  public var probeMinimumPixels = 40_000.0
 
   public init() {}
 
@@ -39,213 +69,231 @@ public struct RateControl: Sendable {
     /// The thumbnail coded, or nil when not even the smallest one fits.
     public var thumbnailSize: (width: Int, height: Int)?
     public var quality: Int?
+    /// The factor on the thumbnail encoder's λ (`ThumbnailCodec.encode`), 1 when not scaled.
+    public var lambdaFactor: Double
     /// PSNR of I_ref against the original, in dB.
     public var referencePSNR: Double
-    /// How many complete files were coded during the search.
+    /// How many thumbnails were coded during the search.
     public var trials: Int
+  }
+
+  /// One continuous rate position: `value` ∈ [0, `Position.upperBound`]. Its integer part is the
+  /// quality index (at most the last); the rest, t, scales the encoder's λ by
+  /// exp(−t · `lambdaSpan`), which adds bytes up to about the next quality's. Past the last
+  /// quality t runs on to 3 (λ × 0.46), for budgets that even the finest quality leaves unused.
+  /// Thumbnail bytes grow about exponentially with the position.
+  struct Position {
+    var value: Double
+    /// ln of the λ factor that spans one quality step of bytes: the file grows by about 9% a
+    /// quality step, and by about a third of |Δ ln λ| when λ falls (measured on Kodak).
+    static let lambdaSpan = 0.26
+    static let lastQuality = ThumbnailCodec.qualityLevels - 1
+    static let upperBound = Double(lastQuality) + 3
+
+    init(_ value: Double) { self.value = min(max(value, 0), Self.upperBound) }
+    var quality: Int { min(Int(value.rounded(.down)), Self.lastQuality) }
+    var lambdaFactor: Double {
+      let t = value - Double(quality)
+      return t < 0.01 ? 1 : exp(-t * Self.lambdaSpan)
+    }
   }
 
   /// Finish `prefix` with the best thumbnail of `image` that keeps the file within `budgetBytes`,
   /// or nil if even a file without a thumbnail does not fit.
-  ///
-  /// The reference PSNR rises with the thumbnail size to a broad, slightly jagged plateau (the
-  /// qualities are integers) and falls past it; at the budgets MISC is made for, the plateau
-  /// lies among the larger sizes. So the search scores every `coarseStride`-th size from the
-  /// largest down and stops once two in a row score more than `plateauMargin` below the best,
-  /// then climbs from the best coarse size one size at a time. For each size it finds the
-  /// highest quality that fits, starting from the quality that fitted the nearest size tried.
   public func choose(image: Image, prefix: Container.Prefix, budgetBytes: Int) -> Choice? {
     let bare = prefix.finish(thumbnail: nil, quality: 0)
     guard bare.bytes.count <= budgetBytes else { return nil }
-    let grey = Image(width: image.width, height: image.height, fill: (128, 128, 128))
-    var search = Search(image: image, prefix: prefix, budgetBytes: budgetBytes)
-    var best = Choice(encoded: bare, thumbnailSize: nil, quality: nil, referencePSNR: PSNR.psnr(grey, image), trials: 1)
+    // Without a thumbnail, I_ref is mid-grey.
+    let greyError = image.pixels.reduce(UInt64(0)) { sum, sample in
+      let d = Int(sample) - 128
+      return sum + UInt64(d * d)
+    }
+    var best = Choice(encoded: bare, thumbnailSize: nil, quality: nil, lambdaFactor: 1,
+                      referencePSNR: PSNR.fromMSE(Double(greyError) / Double(image.pixels.count)), trials: 0)
+    let long = max(image.width, image.height)
+    let limit = min(long, prefix.profile.thumbnail.maxSide)
+    var search = Search(image: image, prefix: prefix, budgetBytes: budgetBytes, bareBytes: bare.bytes.count,
+                        configuration: self)
 
-    let budgetBits = Double(budgetBytes * 8)
-    let sides = longSides.filter { side in
-      let size = Container.thumbnailSize(imageWidth: image.width, imageHeight: image.height, longSide: side)
-      return side <= min(max(image.width, image.height), prefix.profile.thumbnail.maxSide)
-        && (side <= longSides[0] || budgetBits / Double(size.width * size.height) >= minThumbnailBitsPerPixel)
-    }
-    guard !sides.isEmpty else { return best }
-    // Coarse sizes, largest first: the last size, then every `coarseStride`-th below it.
-    let coarse = Array(stride(from: sides.count - 1, through: 0, by: -max(1, coarseStride)))
+    // 1. The predicted size, from the bits the thumbnail's pixels can have.
+    let pixelBits = max(Double(budgetBytes - bare.bytes.count) - thumbnailOverheadBytes, 1) * 8
+    let ownSize = long <= limit && pixelBits / Double(image.pixelCount) >= ownSizeBitsPerPixel
+    let first = ownSize ? limit : search.side(pixels: pixelBits / targetBitsPerPixel, limit: limit)
 
-    var scores: [Int: Choice] = [:]
-    /// A size's best file; nil when even its coarsest quality overflows the budget.
-    func score(_ index: Int) -> Choice? {
-      if let known = scores[index] { return known }
-      guard let choice = search.best(longSide: sides[index],
-                                             toBeat: best.thumbnailSize == nil ? -.infinity : best.referencePSNR - losingMargin) else { return nil }
-      scores[index] = choice
-      return choice
+    // 2 and 3. Fill it, then climb (down first) while the filled PSNR rises; a size whose
+    // smallest file overflows sends the climb down until one fits.
+    var scores: [Int: Double] = [:]
+    var filledPixels = 0.0
+    @discardableResult
+    func score(_ side: Int) -> Double {
+      if let known = scores[side] { return known }
+      filledPixels += search.pixels(side)
+      let result = search.fill(side: side)
+      if let result, result.referencePSNR > best.referencePSNR { best = result }
+      scores[side] = result?.referencePSNR ?? -.infinity
+      return scores[side]!
     }
-    var bestIndex: Int? = nil
-    var belowPlateau = 0
-    for index in coarse {
-      // A size that does not fit says nothing of smaller ones; two fitting ones in a row that
-      // score clearly below the best so far are past the peak.
-      guard let choice = score(index) else { continue }
-      if choice.referencePSNR > best.referencePSNR {
-        best = choice
-        bestIndex = index
-      }
-      belowPlateau = choice.referencePSNR < best.referencePSNR - plateauMargin ? belowPlateau + 1 : 0
-      if belowPlateau == 2 { break }
+    var side = first
+    while score(side) == -.infinity && side > 1 {
+      side = min(side - 1, Int((Double(side) * (1 - sizeStep)).rounded()))
     }
-    if let found = bestIndex {
-      // Climb one size at a time from the best coarse size, first towards its better coarse
-      // neighbour (a neighbour not scored counts as worse); by unimodality the other side is
-      // tried only if that first step fails.
-      let stride = max(1, coarseStride)
-      let below = scores[found - stride]?.referencePSNR ?? -.infinity
-      let above = scores[found + stride]?.referencePSNR ?? -.infinity
-      for direction in above >= below ? [1, -1] : [-1, 1] {
-        var index = found + direction
+    if first < limit {
+      for direction in [-1.0, 1.0] {
         var moved = false
-        while index >= 0 && index < sides.count, let choice = score(index), choice.referencePSNR > best.referencePSNR {
-          best = choice
+        while scores.count < maxSizes || filledPixels < smallSearchPixels,
+              let current = best.thumbnailSize.map({ max($0.width, $0.height) }) {
+          let next = min(limit, max(1, Int((Double(current) * (1 + direction * sizeStep)).rounded())))
+          guard next != current, scores[next] == nil else { break }
+          let before = best.referencePSNR
+          guard score(next) > before else { break }
           moved = true
-          index += direction
         }
         if moved { break }
-      }
-    }
-    if let size = best.thumbnailSize, let quality = best.quality {
-      let side = max(size.width, size.height)
-      let limit = min(max(image.width, image.height), prefix.profile.thumbnail.maxSide)
-      for step in fillSteps {
-        let grown = Int((Double(side) * (1 + step)).rounded())
-        guard grown > side, grown <= limit else { continue }
-        if let choice = search.file(longSide: grown, quality: quality), choice.referencePSNR > best.referencePSNR {
-          best = choice
-          break
-        }
       }
     }
     best.trials = search.trials
     return best
   }
 
-  /// The per-size work of a search: coding trials and the last quality that fitted.
+  /// The per-size work of a search: analyses, coding trials and scores, and the byte model that
+  /// says where on the rate position to code next.
   private struct Search {
     let image: Image
     let prefix: Container.Prefix
     let budgetBytes: Int
-    var trials = 1
-    /// The sizes fitted so far: thumbnail area, the highest quality that fits, its file bytes,
-    /// and the log-size slope per quality step measured there.
-    var fitted: [(area: Double, quality: Int, bytes: Int, slope: Double)] = []
+    /// The file without a thumbnail: what every file spends before it.
+    let bareBytes: Int
+    let configuration: RateControl
+    var trials = 0
+    /// Every thumbnail coded so far: its size's pixels and rate proxy, its position and its
+    /// thumbnail bytes (the file's bytes beyond `bareBytes`).
+    var coded: [(pixels: Double, proxy: ThumbnailCodec.RateProxy, position: Double, bytes: Double)] = []
 
-    init(image: Image, prefix: Container.Prefix, budgetBytes: Int) {
+    init(image: Image, prefix: Container.Prefix, budgetBytes: Int, bareBytes: Int, configuration: RateControl) {
       self.image = image
       self.prefix = prefix
       self.budgetBytes = budgetBytes
+      self.bareBytes = bareBytes
+      self.configuration = configuration
     }
 
-    /// The best file for thumbnails of this long side, or nil if none fits. When a fitting
-    /// trial near the budget scores below `toBeat`, the search stops there: the size loses (its
-    /// score is then that trial's, a little below its best).
-    mutating func best(longSide: Int, toBeat: Double = -.infinity) -> Choice? {
-      let size = Container.thumbnailSize(imageWidth: image.width, imageHeight: image.height, longSide: longSide)
-      let small = Resample.area(image, width: size.width, height: size.height)
-      let thumbnail = ThumbnailCodec.analyse(rgb: small.pixels, width: size.width, height: size.height, profile: prefix.profile)
-      let guess = start(size)
-      let image = self.image
-      // The encoder's reconstruction is the decoder's output bit for bit, so no decode is needed.
-      func score(_ levels: ThumbnailCodec.Levels) -> Double {
-        let decoded = Image(width: size.width, height: size.height, pixels: levels.reconstruction())
-        return PSNR.psnr(MISCDecoder.reference(thumbnail: decoded, width: image.width, height: image.height), image)
-      }
-      guard let (quality, encoded, levels, slope, scored) = highestFitting(thumbnail, start: guess.quality, slope: guess.slope,
-                                                                         toBeat: toBeat, score: score) else {
-        return nil
-      }
-      fitted.append((Double(size.width * size.height), quality, encoded.bytes.count, slope))
-      let psnr = scored ?? score(levels)
-      return Choice(encoded: encoded, thumbnailSize: size, quality: quality, referencePSNR: psnr, trials: trials)
+    func size(_ side: Int) -> (width: Int, height: Int) {
+      Container.thumbnailSize(imageWidth: image.width, imageHeight: image.height, longSide: side)
     }
 
-    /// The file with a thumbnail of this long side at this quality, or nil if it does not fit.
-    mutating func file(longSide: Int, quality: Int) -> Choice? {
-      let size = Container.thumbnailSize(imageWidth: image.width, imageHeight: image.height, longSide: longSide)
-      let small = Resample.area(image, width: size.width, height: size.height)
-      let thumbnail = ThumbnailCodec.analyse(rgb: small.pixels, width: size.width, height: size.height, profile: prefix.profile)
-      let (encoded, levels) = prefix.finishWithLevels(analysed: thumbnail, quality: quality)
+    func pixels(_ side: Int) -> Double {
+      let s = size(side)
+      return Double(s.width * s.height)
+    }
+
+    /// The long side whose thumbnail has about `pixels` pixels, within 1...`limit`.
+    func side(pixels: Double, limit: Int) -> Int {
+      let long = Double(max(image.width, image.height)), short = Double(min(image.width, image.height))
+      return min(limit, max(1, Int((pixels * long / short).squareRoot().rounded())))
+    }
+
+    /// The thumbnail bytes each trial aims at.
+    var aim: Double { Double(budgetBytes) * configuration.aimFraction - Double(bareBytes) }
+
+    /// The rate proxy at a position: between two qualities, interpolated geometrically; past
+    /// the last quality, grown by `slopePastLastQuality` a unit.
+    static func proxy(_ proxy: ThumbnailCodec.RateProxy, at position: Double) -> Double {
+      let quality = Position(position).quality, t = position - Double(quality)
+      let here = max(proxy.values[quality], 1)
+      guard t > 0 else { return here }
+      guard quality < Position.lastQuality else { return here * exp(t * Self.slopePastLastQuality) }
+      return here * pow(max(proxy.values[quality + 1], 1) / here, t)
+    }
+
+    /// The position of a size (its pixels and proxy) whose thumbnail bytes are predicted to be
+    /// `target`. The prediction scales a coded thumbnail's bytes by the ratio of the proxies:
+    /// one of the same size if there is one (the nearest in bytes to the target), else one of
+    /// the nearest size; before anything is coded, `RateProxy.bitsPerUnit`.
+    func position(for target: Double, pixels: Double, proxy: ThumbnailCodec.RateProxy) -> Double {
+      let reference = coded.min { a, b in
+        let (da, db) = (abs(log(a.pixels / pixels)), abs(log(b.pixels / pixels)))
+        if abs(da - db) > 1e-9 { return da < db }
+        return abs(log(a.bytes / target)) < abs(log(b.bytes / target))
+      }
+      // Thumbnail bytes per unit of the proxy.
+      let scale = reference.map { $0.bytes / Self.proxy($0.proxy, at: $0.position) } ?? ThumbnailCodec.RateProxy.bitsPerUnit / 8
+      let goal = target / scale
+      let values = proxy.values.map { max($0, 1) }
+      guard values[0] < goal else { return 0 }
+      guard let above = values.firstIndex(where: { $0 > goal }) else {
+        return Double(Position.lastQuality) + log(goal / values[Position.lastQuality]) / Self.slopePastLastQuality
+      }
+      let quality = above - 1
+      return Double(quality) + min(log(goal / values[quality]) / log(values[above] / values[quality]), 0.99)
+    }
+
+    /// Codes a thumbnail of long side `side` once, at `position`, as a reference for the
+    /// predictions of a larger size at that position.
+    mutating func probe(side: Int, at position: Position) {
+      let s = size(side)
+      let small = Resample.area(image, width: s.width, height: s.height)
+      let analysis = ThumbnailCodec.analyse(rgb: small.pixels, width: s.width, height: s.height, profile: prefix.profile)
+      let encoded = prefix.finishWithLevels(analysed: analysis, quality: position.quality,
+                                            lambdaFactor: position.lambdaFactor).encoded
       trials += 1
-      guard encoded.bytes.count <= budgetBytes, let levels else { return nil }
-      let decoded = Image(width: size.width, height: size.height, pixels: levels.reconstruction())
-      let psnr = PSNR.psnr(MISCDecoder.reference(thumbnail: decoded, width: image.width, height: image.height), image)
-      return Choice(encoded: encoded, thumbnailSize: size, quality: quality, referencePSNR: psnr, trials: trials)
+      coded.append((pixels(side), ThumbnailCodec.RateProxy(analysis), position.value, Double(max(encoded.bytes.count - bareBytes, 1))))
     }
 
-    /// The first quality to try for thumbnails of this long side, and the log-size slope to aim
-    /// with: from the nearest size fitted so far, moved by the change in area. The file bytes at
-    /// one quality grow about as area^`areaExponent`, and ln(bytes) by the nearest size's
-    /// measured slope per quality step, so the guess usually fits with the next quality up not
-    /// fitting: two codings a size.
-    private func start(_ size: (width: Int, height: Int)) -> (quality: Int, slope: Double) {
-      let area = Double(size.width * size.height)
-      guard let nearest = fitted.min(by: { abs(log($0.area / area)) < abs(log($1.area / area)) }) else {
-        return (ThumbnailCodec.qualityLevels / 2, Self.typicalLogSlope)
+    /// The best file at this long side, filled towards the budget, or nil if none fits: a search
+    /// along the rate position that stops at the first fitting file of at least `acceptFraction`
+    /// of the budget, when the bracket [fits, overflows] closes, or after `maxTrialsPerSize`.
+    mutating func fill(side: Int) -> Choice? {
+      let s = size(side)
+      let area = pixels(side)
+      let small = Resample.area(image, width: s.width, height: s.height)
+      let analysis = ThumbnailCodec.analyse(rgb: small.pixels, width: s.width, height: s.height, profile: prefix.profile)
+      let proxy = ThumbnailCodec.RateProxy(analysis)
+      let accept = Double(budgetBytes) * configuration.acceptFraction
+      if coded.isEmpty && area >= configuration.probeMinimumPixels {
+        probe(side: max(1, Int((Double(side) / 3).rounded())), at: Position(position(for: aim, pixels: area, proxy: proxy)))
       }
-      let predicted = log(Double(max(nearest.bytes, 1))) + Self.areaExponent * log(area / nearest.area)
-      let aim = Double(nearest.quality) + (log(Double(budgetBytes)) - predicted) / nearest.slope
-      return (Int(aim.rounded(.down)), nearest.slope)
-    }
-
-    /// The highest quality whose file fits. File size grows about geometrically with quality, so
-    /// each trial aims at the budget along the log-size slope of the trials so far (a secant
-    /// search), then the bracket [fits, does not fit] closes to adjacent qualities: about 2.7
-    /// codings a size on Kodak.
-    private mutating func highestFitting(_ thumbnail: ThumbnailCodec.Analysis, start: Int, slope startSlope: Double,
-                                         toBeat: Double, score: (ThumbnailCodec.Levels) -> Double)
-      -> (Int, Container.Encoded, ThumbnailCodec.Levels, Double, Double?)? {
-      let top = ThumbnailCodec.qualityLevels - 1
-      var cache: [Int: (encoded: Container.Encoded, levels: ThumbnailCodec.Levels?)] = [:]
-      func bytes(_ quality: Int) -> Int {
-        if let known = cache[quality] { return known.encoded.bytes.count }
-        let result = prefix.finishWithLevels(analysed: thumbnail, quality: quality)
-        cache[quality] = result
+      var low = -Double.infinity, high = Double.infinity  // positions known to fit / to overflow
+      var tried: Set<Double> = []
+      var best: (position: Position, encoded: Container.Encoded, levels: ThumbnailCodec.Levels)? = nil
+      for _ in 0..<configuration.maxTrialsPerSize {
+        var value = position(for: aim, pixels: area, proxy: proxy)
+        if low > -.infinity && high < .infinity {
+          if value <= low || value >= high { value = (low + high) / 2 }
+        } else if low > -.infinity {
+          value = max(value, low + Self.resolution)
+        } else if high < .infinity {
+          value = min(value, high - Self.resolution)
+        }
+        let position = Position(value)
+        guard !tried.contains(position.value) else { break }
+        tried.insert(position.value)
+        let (encoded, levels) = prefix.finishWithLevels(analysed: analysis, quality: position.quality,
+                                                        lambdaFactor: position.lambdaFactor)
         trials += 1
-        return result.encoded.bytes.count
-      }
-      var low = -1  // the highest quality known to fit (or -1)
-      var high = top + 1  // the lowest quality known not to fit (or top + 1)
-      var quality = min(max(start, 0), top)
-      var previous: (quality: Int, bytes: Int)? = nil
-      var measured = startSlope
-      var scored: (quality: Int, psnr: Double)? = nil
-      while true {
-        let size = bytes(quality)
-        if size <= budgetBytes { low = quality } else { high = quality }
-        if high - low <= 1 { break }
-        // ln(bytes) per quality step: measured from the last two trials, else a typical value.
-        if let p = previous, p.quality != quality, p.bytes > 0, size > 0 {
-          measured = min(max(log(Double(size) / Double(p.bytes)) / Double(quality - p.quality), 0.01), 1)
+        let bytes = encoded.bytes.count
+        coded.append((area, proxy, position.value, Double(max(bytes - bareBytes, 1))))
+        if bytes <= budgetBytes {
+          if best.map({ bytes > $0.encoded.bytes.count }) ?? true { best = (position, encoded, levels!) }
+          low = max(low, position.value)
+          if Double(bytes) >= accept || position.value >= Position.upperBound { break }
+        } else {
+          high = min(high, position.value)
+          if position.value <= 0 { break }
         }
-        previous = (quality, size)
-        let aim = Double(quality) + log(Double(budgetBytes) / Double(max(size, 1))) / measured
-        if low == quality, toBeat > -.infinity, aim < Double(quality + 2), let levels = cache[quality]?.levels {
-          scored = (quality, score(levels))
-          if scored!.psnr < toBeat { break }
-        }
-        quality = min(max(Int(aim.rounded(.down)), low + 1), high - 1)
+        if high - low < Self.resolution { break }
       }
-      guard low >= 0, let found = cache[low], let levels = found.levels else { return nil }
-      // For the next size: the slope over the widest span of qualities coded (one step alone is
-      // noisy), else the one the search aimed with.
-      if let first = cache.keys.min(), let last = cache.keys.max(), last - first >= 2 {
-        let (a, b) = (cache[first]!.encoded.bytes.count, cache[last]!.encoded.bytes.count)
-        if a > 0, b > 0 { measured = min(max(log(Double(b) / Double(a)) / Double(last - first), 0.01), 1) }
-      }
-      return (low, found.encoded, levels, measured, scored.flatMap { $0.quality == low ? $0.psnr : nil })
+      guard let best else { return nil }
+      // I_ref's PSNR, exactly as `MISCDecoder.reference` then `PSNR.psnr` give it.
+      let decoded = Image(width: s.width, height: s.height, pixels: best.levels.reconstruction())
+      let psnr = PSNR.fromMSE(Double(Resample.bicubicSquaredError(decoded, against: image)) / Double(image.pixels.count))
+      return Choice(encoded: best.encoded, thumbnailSize: s, quality: best.position.quality,
+                    lambdaFactor: best.position.lambdaFactor, referencePSNR: psnr, trials: trials)
     }
 
-    /// A typical growth of ln(file bytes) per quality index, for the first step of the search.
-    static let typicalLogSlope = 0.06
-    /// How file bytes at one quality grow with the thumbnail's area (bytes ∝ area^this): below 1,
-    /// since a smaller thumbnail packs more detail into each pixel.
-    static let areaExponent = 0.8
+    /// Positions closer than this are not told apart.
+    static let resolution = 0.05
+    /// The growth of ln(thumbnail bytes) a unit of position past the last quality, where the
+    /// proxy no longer changes: a typical quality step's.
+    static let slopePastLastQuality = 0.087
   }
 }

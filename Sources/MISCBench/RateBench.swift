@@ -46,6 +46,8 @@ public enum RateBench {
 
   public struct Report: Codable, Sendable {
     public var bitsPerPixel: Double
+    /// The format version our files were written in.
+    public var formatVersion: Int
     public var rows: [Row]
     public var means: [Mean]
     /// Mean wall time of our rate control per image, in milliseconds.
@@ -55,7 +57,9 @@ public enum RateBench {
   }
 
   /// With `references` false only our rate control runs (to time it); the reference rows are nil.
-  public static func run(dataset: String, bitsPerPixel: Double, references: Bool = true,
+  /// `formatVersion` is the version our files are written in (`EncoderConfiguration.formatVersion`,
+  /// the current one by default): an older one compares versions.
+  public static func run(dataset: String, bitsPerPixel: Double, references: Bool = true, formatVersion: Int = Container.version,
                          log: (String) -> Void = { _ in }) async throws -> Report {
     if references { try ExternalTool.ensureInstalled(ReferenceCodec.webp.tools + ReferenceCodec.avif.tools, log: log) }
     let files = try ThumbnailBench.datasetFiles(dataset)
@@ -72,8 +76,10 @@ public enum RateBench {
       let budget = target.budgetBytes(pixels: image.pixelCount)
 
       // (a) Our encoder's rate control, thumbnail only (no semantic layers).
+      var configuration = EncoderConfiguration(target: target)
+      configuration.formatVersion = formatVersion
       let start = Date()
-      let result = try await MISCEncoder(configuration: EncoderConfiguration(target: target)).encode(image)
+      let result = try await MISCEncoder(configuration: configuration).encode(image)
       seconds += Date().timeIntervalSince(start)
       let ours = Entry(bytes: result.bytes.count, bitsPerPixel: Double(result.bytes.count * 8) / pixels,
                        referencePSNR: result.referencePSNR,
@@ -81,7 +87,8 @@ public enum RateBench {
 
       // The container's framing without a thumbnail: the other two pay it too.
       let contents = Container.Contents(width: image.width, height: image.height, level: target.levelCode)
-      let framing = try Container.Prefix(contents).finish(thumbnail: nil, quality: 0).bytes.count
+      let framing = try Container.Prefix(contents, profile: FormatProfile.forVersion(formatVersion))
+        .finish(thumbnail: nil, quality: 0).bytes.count
       let room = budget - framing
 
       let pixel = references ? pixelPath(image, room: room, framing: framing) : nil
@@ -99,15 +106,18 @@ public enum RateBench {
                   referencePSNR: entries.map(\.referencePSNR).reduce(0, +) / n)
     }
     let n = Double(max(rows.count, 1))
-    return Report(bitsPerPixel: bitsPerPixel, rows: rows,
+    return Report(bitsPerPixel: bitsPerPixel, formatVersion: formatVersion, rows: rows,
                   means: [mean("misc", \.ours), mean("pixel", \.pixel), mean("webp", \.webp),
                           mean("avif", \.avif), mean("avif↓", \.avifDownscaled)].compactMap { $0 },
                   oursMilliseconds: seconds * 1000 / n,
                   oursBudgetUse: rows.map { Double($0.ours.bytes) / Double($0.budgetBytes) }.reduce(0, +) / n)
   }
 
-  /// The candidate thumbnail long sides, as the rate control tries them.
-  static var longSides: [Int] { RateControl().longSides }
+  /// The thumbnail long sides the pixel path and the WebP row try, smallest first (sizes above
+  /// the format's largest thumbnail side or the image's long side are skipped).
+  static let longSides = [4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 36, 40, 44, 48, 52, 56,
+                          64, 72, 80, 88, 96, 112, 128, 144, 160, 192, 224, 256,
+                          288, 320, 352, 384, 448, 512, 576, 640, 704, 768, 896, 1024]
 
   static func upsampledPSNR(_ thumbnail: Image, _ image: Image) -> Double {
     PSNR.psnr(Resample.bicubic(thumbnail, width: image.width, height: image.height), image)
@@ -195,7 +205,8 @@ public enum RateBench {
   }
 
   public static func table(_ report: Report) -> String {
-    var out = String(format: "target %.4f bpp; I_ref PSNR (dB) and file bpp per image\n", report.bitsPerPixel)
+    var out = String(format: "target %.4f bpp, MISC format version %d; I_ref PSNR (dB) and file bpp per image\n",
+                     report.bitsPerPixel, report.formatVersion)
     out += "image        budget   misc dB  bpp      pixel dB bpp      webp dB  bpp      avif dB  bpp      avif↓ dB bpp      misc thumbnail / avif↓\n"
     func cell(_ entry: Entry?) -> String {
       entry.map { String(format: "%6.2f   %.4f", $0.referencePSNR, $0.bitsPerPixel) } ?? "     -   -     "

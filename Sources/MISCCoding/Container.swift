@@ -204,8 +204,10 @@ public enum Container {
     }
 
     /// `finish(analysed:quality:)`, also returning the thumbnail's quantised levels, from which
-    /// the decoded thumbnail follows without decoding the file.
-    public func finishWithLevels(analysed thumbnail: ThumbnailCodec.Analysis?, quality: Int)
+    /// the decoded thumbnail follows without decoding the file. `lambdaFactor` scales the
+    /// thumbnail encoder's rate-distortion multiplier (`ThumbnailCodec.encode`): an encoder-side
+    /// choice that a rate search uses to size the file between two qualities.
+    public func finishWithLevels(analysed thumbnail: ThumbnailCodec.Analysis?, quality: Int, lambdaFactor: Double = 1)
       -> (encoded: Encoded, levels: ThumbnailCodec.Levels?) {
       var encoder = self.encoder
       var levels: ThumbnailCodec.Levels? = nil
@@ -219,7 +221,7 @@ public enum Container {
                        && thumbnail.profile.maxSide == profile.thumbnail.maxSide,
                      "thumbnail size must come from Container.thumbnailSize, analysed with the file's profile")
         encoder.encodeBits(UInt32(long - 1), count: profile.thumbnail.longSideBits)
-        levels = ThumbnailCodec.encode(thumbnail, quality: quality, to: &encoder)
+        levels = ThumbnailCodec.encode(thumbnail, quality: quality, to: &encoder, lambdaFactor: lambdaFactor)
       }
       layers.thumbnail = encoder.bitCount - before
       let body = encoder.finish()

@@ -89,3 +89,86 @@ extension Resample {
     return Image(width: image.width, height: outHeight, pixels: pixels)
   }
 }
+
+extension Resample {
+  /// The sum of squared differences, over all samples, between `bicubic(image, width:
+  /// reference.width, height: reference.height)` and `reference`, computed without building the
+  /// resized image: each output row is formed (by the same integer arithmetic as `bicubic`'s two
+  /// passes) and compared at once, and only the few horizontally resampled rows the vertical
+  /// pass is reading are kept. A rate search scores many candidate thumbnails this way against a
+  /// large original.
+  public static func bicubicSquaredError(_ image: Image, against reference: Image) -> UInt64 {
+    let width = reference.width, height = reference.height
+    let rowLength = width * 3
+    let horizontal = width != image.width ? PillowBicubicKernel(inputSize: image.width, outputSize: width) : nil
+    let vertical = height != image.height ? PillowBicubicKernel(inputSize: image.height, outputSize: height) : nil
+    // A ring of horizontally resampled source rows, `slots` of them, tagged with their row.
+    let slots = vertical?.ksize ?? 1
+    var ring = [UInt8](repeating: 0, count: slots * rowLength)
+    var tags = [Int](repeating: -1, count: slots)
+    var sums = [Int32](repeating: 0, count: rowLength)
+    var total: UInt64 = 0
+    image.pixels.withUnsafeBufferPointer { src in
+      reference.pixels.withUnsafeBufferPointer { ref in
+        ring.withUnsafeMutableBufferPointer { ring in
+          sums.withUnsafeMutableBufferPointer { sums in
+            /// Source row `y` resampled to `width` columns, as `horizontalPass` makes it.
+            func row(_ y: Int) -> UnsafePointer<UInt8> {
+              let slot = y % slots
+              let out = ring.baseAddress! + slot * rowLength
+              if tags[slot] != y {
+                tags[slot] = y
+                let source = src.baseAddress! + y * image.width * 3
+                if let kernel = horizontal {
+                  for x in 0..<width {
+                    let start = kernel.starts[x], count = kernel.counts[x]
+                    var r = PillowBicubicKernel.rounding, g = r, b = r
+                    for k in 0..<count {
+                      let c = kernel.coefficients[x * kernel.ksize + k]
+                      let s = (start + k) * 3
+                      r += Int(source[s]) * c
+                      g += Int(source[s + 1]) * c
+                      b += Int(source[s + 2]) * c
+                    }
+                    out[x * 3] = PillowBicubicKernel.clip8(r)
+                    out[x * 3 + 1] = PillowBicubicKernel.clip8(g)
+                    out[x * 3 + 2] = PillowBicubicKernel.clip8(b)
+                  }
+                } else {
+                  out.update(from: source, count: rowLength)
+                }
+              }
+              return UnsafePointer(out)
+            }
+            for y in 0..<height {
+              let target = ref.baseAddress! + y * rowLength
+              var rowTotal: UInt64 = 0
+              if let kernel = vertical {
+                // As `verticalPass`: 32-bit sums, as in Pillow.
+                let start = kernel.starts[y], count = kernel.counts[y]
+                sums.update(repeating: Int32(PillowBicubicKernel.rounding))
+                for k in 0..<count {
+                  let c = Int32(kernel.coefficients[y * kernel.ksize + k])
+                  let source = row(start + k)
+                  for i in 0..<rowLength { sums[i] &+= Int32(source[i]) &* c }
+                }
+                for i in 0..<rowLength {
+                  let d = Int(PillowBicubicKernel.clip8(sums[i])) - Int(target[i])
+                  rowTotal &+= UInt64(d * d)
+                }
+              } else {
+                let source = row(y)
+                for i in 0..<rowLength {
+                  let d = Int(source[i]) - Int(target[i])
+                  rowTotal &+= UInt64(d * d)
+                }
+              }
+              total &+= rowTotal
+            }
+          }
+        }
+      }
+    }
+    return total
+  }
+}

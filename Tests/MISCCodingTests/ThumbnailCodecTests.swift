@@ -180,6 +180,49 @@ private let roundTripSizes: [(Int, Int)] = (1...40).map { ($0, $0) } + [
     }
   }
 
+  /// The rate search's λ factor is an encoder choice: any factor writes a stream that decodes
+  /// to the encoder's reconstruction, a factor of 1 is the reference encoder, and a larger
+  /// factor writes fewer bytes.
+  @Test func lambdaFactorOnlyChangesTheEncodersChoices() throws {
+    let rgb = syntheticImage(width: 96, height: 64, seed: 9)
+    let analysis = ThumbnailCodec.analyse(rgb: rgb, width: 96, height: 64)
+    let prefix = try Container.Prefix(Container.Contents(width: 960, height: 640, level: 1))
+    for quality in [5, 30, 50] {
+      #expect(prefix.finishWithLevels(analysed: analysis, quality: quality, lambdaFactor: 1).encoded.bytes
+              == prefix.finish(analysed: analysis, quality: quality).bytes)
+      var sizes: [Int] = []
+      for factor in [0.5, 0.77, 1, 1.5, 3] {
+        let (file, levels) = prefix.finishWithLevels(analysed: analysis, quality: quality, lambdaFactor: factor)
+        #expect(try Container.decode(file.bytes).contents.thumbnail?.rgb == levels?.reconstruction(), "q\(quality) λ×\(factor)")
+        sizes.append(file.bytes.count)
+      }
+      #expect(sizes.first! > sizes.last!, "q\(quality): \(sizes)")
+    }
+  }
+
+  /// The rate proxy grows with the quality, is zero for a flat thumbnail (no detail to code),
+  /// and tracks the coded bytes within the spread the rate search allows for.
+  @Test func rateProxyFollowsTheCodedSize() throws {
+    let analysis = ThumbnailCodec.analyse(rgb: syntheticImage(width: 128, height: 96, seed: 3), width: 128, height: 96)
+    let proxy = ThumbnailCodec.RateProxy(analysis)
+    #expect(proxy.values.count == ThumbnailCodec.qualityLevels)
+    #expect(zip(proxy.values, proxy.values.dropFirst()).allSatisfy { $0 <= $1 })
+    let flat = ThumbnailCodec.RateProxy(ThumbnailCodec.analyse(rgb: [UInt8](repeating: 90, count: 32 * 32 * 3), width: 32, height: 32))
+    #expect(flat.values.allSatisfy { $0 == 0 })
+    // Bits per unit of the proxy stay within a factor of 2 of the typical value wherever the
+    // detail coefficients, not the stream's fixed parts, make most of the bytes.
+    var checked = 0
+    for quality in stride(from: 10, through: 60, by: 10) {
+      let bits = Double(ThumbnailCodec.encode(rgb: syntheticImage(width: 128, height: 96, seed: 3), width: 128, height: 96,
+                                              quality: quality).count * 8)
+      guard bits > 2000 else { continue }
+      checked += 1
+      let ratio = bits / proxy.values[quality] / ThumbnailCodec.RateProxy.bitsPerUnit
+      #expect(ratio > 0.5 && ratio < 2, "q\(quality): \(bits) bits for proxy \(proxy.values[quality])")
+    }
+    #expect(checked >= 3)
+  }
+
   /// Rate control scores a candidate by the encoder's own reconstruction instead of decoding
   /// it: that must be the decoder's output, pixel for pixel.
   @Test func encoderReconstructionIsTheDecodersOutput() throws {

@@ -39,3 +39,23 @@ struct BicubicResampleTests {
     #expect(Resample.bicubic(flat, width: 4, height: 30) == Image(width: 4, height: 30, fill: (0, 99, 255)))
   }
 }
+
+@Suite("Resample.bicubicSquaredError")
+struct BicubicSquaredErrorTests {
+  /// Exactly the squared error of the resized image, whichever axes are resampled and which way.
+  @Test func matchesTheResizedImage() {
+    let sizes = [(1, 1), (3, 2), (9, 5), (24, 16), (37, 29), (50, 3), (2, 41)]
+    for (index, (w, h)) in sizes.enumerated() {
+      let small = TestSupport.noiseImage(width: w, height: h, seed: UInt64(index + 1))
+      for (width, height) in [(w, h), (w * 3 + 1, h), (w, h * 4 + 2), (w * 5 + 3, h * 7 + 1), (max(1, w / 2), h * 3), (61, 41)] {
+        let reference = TestSupport.noiseImage(width: width, height: height, seed: UInt64(100 + index))
+        let resized = Resample.bicubic(small, width: width, height: height)
+        let expected = zip(resized.pixels, reference.pixels).reduce(UInt64(0)) { sum, pair in
+          let d = Int(pair.0) - Int(pair.1)
+          return sum + UInt64(d * d)
+        }
+        #expect(Resample.bicubicSquaredError(small, against: reference) == expected, "\(w)x\(h) -> \(width)x\(height)")
+      }
+    }
+  }
+}

@@ -11,8 +11,8 @@ import MISCImage
 /// For each bpp target and each version it encodes every Kodak image (no semantic layers, as
 /// `misc bench rate` does) and prints the mean file size against the budget, the mean I_ref PSNR
 /// and the rate control's time per image; then the same for large photos made by upsampling
-/// `aigi` images bicubically to 4000 x 3000 (12 MP); then the text costs of a few non-English
-/// strings against their raw UTF-8.
+/// `aigi` images bicubically to 4000 x 3000 (12 MP) and by stitching Kodak images (11.8 MP);
+/// then the text costs of a few non-English strings against their raw UTF-8.
 @Suite struct FormatVersionMeasurement {
   static var enabled: Bool { ProcessInfo.processInfo.environment["MISC_MEASURE_FORMAT"] != nil }
   static var data: URL {
@@ -51,12 +51,64 @@ import MISCImage
     }
   }
 
+  /// The large photos: the first three `aigi` images in name order (1024 x 1024), upsampled
+  /// bicubically to 4000 x 3000.
+  static func largePhotos() throws -> [(name: String, image: Image)] {
+    try images("aigi").prefix(3).map { path in
+      (((path as NSString).lastPathComponent as NSString).deletingPathExtension,
+       Resample.bicubic(try ImageIO.read(path: path).image, width: 4000, height: 3000))
+    }
+  }
+
+  /// Large photos with detail at full resolution: Kodak images stitched edge to edge, 5 across and
+  /// 6 down (3840 x 3072, 11.8 MP), portrait images transposed to landscape. Photo k starts at
+  /// the (8k)-th Kodak image in name order and wraps around, so the three mosaics differ.
+  static func stitchedPhotos() throws -> [(name: String, image: Image)] {
+    let kodak = try images("kodak").map { try ImageIO.read(path: $0).image }
+    let (columns, rows, tileWidth, tileHeight) = (5, 6, 768, 512)
+    return (0..<3).map { k in
+      let width = columns * tileWidth, height = rows * tileHeight
+      var pixels = [UInt8](repeating: 0, count: width * height * 3)
+      for tile in 0..<(columns * rows) {
+        let image = kodak[(8 * k + tile) % kodak.count]
+        let transposed = image.width < image.height
+        precondition((transposed ? (image.height, image.width) : (image.width, image.height)) == (tileWidth, tileHeight),
+                     "Kodak images are 768x512 or 512x768")
+        let x0 = (tile % columns) * tileWidth, y0 = (tile / columns) * tileHeight
+        for y in 0..<tileHeight {
+          for x in 0..<tileWidth {
+            let source = transposed ? (x * image.width + y) * 3 : (y * image.width + x) * 3
+            let target = ((y0 + y) * width + x0 + x) * 3
+            for c in 0..<3 { pixels[target + c] = image.pixels[source + c] }
+          }
+        }
+      }
+      return ("kodak-mosaic-\(k + 1)", Image(width: width, height: height, pixels: pixels))
+    }
+  }
+
+  /// Writes the large photos as PNG into `$MISC_WRITE_LARGE_PHOTOS`, for `misc bench rate --dataset`:
+  /// the upsampled `aigi` images into its `aigi` folder, the Kodak mosaics into `mosaic`.
+  ///
+  ///     MISC_WRITE_LARGE_PHOTOS=/tmp/large12mp MISC_DATA=/work/shared/data swift test --filter FormatVersionMeasurement/writeLargePhotos
+  @Test func writeLargePhotos() throws {
+    guard let folder = ProcessInfo.processInfo.environment["MISC_WRITE_LARGE_PHOTOS"] else { return }
+    for (subfolder, photos) in [("aigi", try Self.largePhotos()), ("mosaic", try Self.stitchedPhotos())] {
+      let path = folder + "/" + subfolder
+      try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+      for (name, image) in photos {
+        try ImageIO.writePNG(image, to: path + "/\(name)-\(image.width)x\(image.height).png")
+      }
+    }
+  }
+
   @Test func largePhotos() async throws {
     guard Self.enabled else { return }
-    let sources = try Self.images("aigi").prefix(3)
-    let images = try sources.map { Resample.bicubic(try ImageIO.read(path: $0).image, width: 4000, height: 3000) }
-    for bpp in [0.02, 0.1] {
-      for version in [3, 4] { print("12MP " + (try await Self.measure(images, bpp: bpp, version: version))) }
+    for (set, photos) in [("aigi 12MP", try Self.largePhotos()), ("mosaic 11.8MP", try Self.stitchedPhotos())] {
+      let images = photos.map(\.image)
+      for bpp in [0.02, 0.1] {
+        for version in [3, 4] { print(set + " " + (try await Self.measure(images, bpp: bpp, version: version))) }
+      }
     }
   }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MISC
 import MISCBench
+import MISCCoding
 
 /// `misc bench rate`: our rate control against the paper's pixel path and WebP at one budget.
 struct BenchRate: AsyncParsableCommand {
@@ -31,6 +32,10 @@ struct BenchRate: AsyncParsableCommand {
   @Flag(name: .customLong("misc-only"), help: "Run only our rate control (to time it); no reference rows.")
   var miscOnly = false
 
+  @Option(name: .customLong("format-version"),
+          help: "The format version our files are written in (default: the current one, \(Container.version)); an older one compares versions.")
+  var formatVersion: Int = Container.version
+
   func validate() throws {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: dataset, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -39,11 +44,15 @@ struct BenchRate: AsyncParsableCommand {
     guard RateTarget.bitsPerPixelRange.contains(bpp) else {
       throw ValidationError("--bpp must be in \(RateTarget.bitsPerPixelRange), got \(bpp)")
     }
+    guard FormatProfile.all.contains(where: { $0.version == formatVersion }) else {
+      throw ValidationError("--format-version must be one of \(FormatProfile.all.map(\.version)), got \(formatVersion)")
+    }
   }
 
   func run() async throws {
     let showProgress = isatty(STDERR_FILENO) != 0
-    let report = try await RateBench.run(dataset: dataset, bitsPerPixel: bpp, references: !miscOnly) { line in
+    let report = try await RateBench.run(dataset: dataset, bitsPerPixel: bpp, references: !miscOnly,
+                                         formatVersion: formatVersion) { line in
       if showProgress { Console.progress("bench rate: \(line)") }
     }
     if showProgress { Console.progress(nil) }
