@@ -87,7 +87,7 @@ public struct MISCEncoder: Sendable {
       for (index, map) in zip(missing, maps) { semantics.items[index].map = map }
     }
 
-    let budget = target.budgetBytes(pixels: image.pixelCount)
+    let budget = min(target.budgetBytes(pixels: image.pixelCount), Container.maxFileBytes)
     let profile = try FormatProfile.forVersion(configuration.formatVersion)
     // Drop layers, least valuable first, until the semantics leave room for the file.
     while true {

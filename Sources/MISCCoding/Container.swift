@@ -27,8 +27,8 @@ public enum Container {
   /// their size: a tiny file of a small image is harmless.
   public static let rateCheckFreePixels = 4_000_000
   public static let maxItems = 3
-  /// Readers refuse larger files: the largest legal file (a 1024x1024 thumbnail at the finest
-  /// quality and 4 KiB strings) is far below this.
+  /// Readers refuse larger files, and the encoder's budget never exceeds this: at its highest
+  /// rate, 1 bpp, an image of up to 134 megapixels fits.
   public static let maxFileBytes = 1 << 24
 
   /// One named item (paper: T_n[j], T_d[j], M[j]).
@@ -220,7 +220,7 @@ public enum Container {
         precondition(expected == (thumbnail.width, thumbnail.height) && long <= profile.thumbnail.maxSide
                        && thumbnail.profile.maxSide == profile.thumbnail.maxSide,
                      "thumbnail size must come from Container.thumbnailSize, analysed with the file's profile")
-        encoder.encodeBits(UInt32(long - 1), count: profile.thumbnail.longSideBits)
+        encoder.encodeBits(UInt32(long - 1), count: profile.thumbnail.longSideBits(imageLongSide: max(width, height)))
         levels = ThumbnailCodec.encode(thumbnail, quality: quality, to: &encoder, lambdaFactor: lambdaFactor)
       }
       layers.thumbnail = encoder.bitCount - before
@@ -317,7 +317,7 @@ public enum Container {
 
     var thumbnail: Thumbnail? = nil
     if decoder.decodeBit(p1: flags.thumbnailPresentP1) {
-      let longSide = Int(decoder.decodeBits(count: profile.thumbnail.longSideBits)) + 1
+      let longSide = Int(decoder.decodeBits(count: profile.thumbnail.longSideBits(imageLongSide: max(width, height)))) + 1
       guard longSide <= profile.thumbnail.maxSide else {
         throw CodingError("thumbnail", "long side \(longSide) is above \(profile.thumbnail.maxSide)")
       }

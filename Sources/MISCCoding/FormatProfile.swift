@@ -20,12 +20,17 @@ public struct FormatProfile: Sendable {
 
   /// The thumbnail codec's constants.
   public struct Thumbnail: Sendable {
-    /// The largest thumbnail side, and the bits that code `longSide - 1`.
+    /// The largest thumbnail side, and the bits that code `longSide - 1` (field 9; the fewest,
+    /// when `longSideBitsFollowImage`).
     public let maxSide: Int
     let longSideBits: Int
     /// Whether the thumbnail's long side may not exceed the image's (from version 4: a small
     /// file cannot make the decoder build a thumbnail larger than the image it describes).
     let atMostImageSide: Bool
+    /// Whether field 9 widens with the image (from version 4): it takes the bits of the image's
+    /// long side less one, at least `longSideBits`, so any thumbnail up to the image's own size
+    /// can be coded, and images up to 1024 a side keep the 10-bit field.
+    let longSideBitsFollowImage: Bool
     /// Luma quantiser step per quality index, in 1/16 of a pixel level.
     let lumaSteps: [Int]
     /// Chroma steps relative to luma, in 1/16.
@@ -50,6 +55,17 @@ public struct FormatProfile: Sendable {
     let priorBuckets: Int
     /// How many observations the priors count for.
     let priorConfidence: UInt8
+
+    /// The bits of field 9 in a file of an image whose long side is `imageLongSide`.
+    func longSideBits(imageLongSide: Int) -> Int {
+      guard longSideBitsFollowImage else { return longSideBits }
+      return max(longSideBits, Int.bitWidth - (max(imageLongSide, 1) - 1).leadingZeroBitCount)
+    }
+
+    /// The largest thumbnail side of an image whose long side is `imageLongSide`.
+    public func maxSide(imageLongSide: Int) -> Int {
+      atMostImageSide ? min(maxSide, imageLongSide) : maxSide
+    }
 
     /// Whether the gradient models feed the mixers (from version 3).
     var gradientContexts: Bool { models.contains(.zeroGradient) }
@@ -121,7 +137,13 @@ public struct FormatProfile: Sendable {
     guard t.lumaSteps.count == ThumbnailCodec.qualityLevels, t.lumaSteps.allSatisfy({ $0 > 0 }) else {
       throw fail("\(t.lumaSteps.count) luma steps, expected \(ThumbnailCodec.qualityLevels)")
     }
-    guard t.maxSide >= 1, t.maxSide <= 1 << t.longSideBits else { throw fail("max side \(t.maxSide) needs more than \(t.longSideBits) bits") }
+    if t.longSideBitsFollowImage {
+      guard t.atMostImageSide, t.maxSide == Container.maxSide, (1...16).contains(t.longSideBits) else {
+        throw fail("a long-side field that follows the image needs thumbnails bounded by the image, up to \(Container.maxSide), and 1...16 bits")
+      }
+    } else {
+      guard t.maxSide >= 1, t.maxSide <= 1 << t.longSideBits else { throw fail("max side \(t.maxSide) needs more than \(t.longSideBits) bits") }
+    }
     guard maps.neighbourP1.count == 5 else { throw fail("map priors: \(maps.neighbourP1.count), expected 5") }
   }
 
@@ -170,9 +192,10 @@ public struct FormatProfile: Sendable {
   ]
 
   static func thumbnailVersion2Quantiser(maxSide: Int, longSideBits: Int, atMostImageSide: Bool = false,
-                                         models: [CoefficientCoder.ModelGroup],
+                                         longSideBitsFollowImage: Bool = false, models: [CoefficientCoder.ModelGroup],
                                          zero: [Int32], greaterOne: [Int32], priors: [UInt16], buckets: Int) -> Thumbnail {
-    Thumbnail(maxSide: maxSide, longSideBits: longSideBits, atMostImageSide: atMostImageSide, lumaSteps: lumaStepsVersion2, coStepScale: 39, cgStepScale: 32,
+    Thumbnail(maxSide: maxSide, longSideBits: longSideBits, atMostImageSide: atMostImageSide,
+              longSideBitsFollowImage: longSideBitsFollowImage, lumaSteps: lumaStepsVersion2, coStepScale: 39, cgStepScale: 32,
               reconstructionBias: 0, deadZoneRounding: 5, lowStepScale: 16, lowStepLimit: 1600, levelOffset: -1,
               models: models, zeroMixerWeights: zero, greaterOneMixerWeights: greaterOne, priors: priors,
               priorBuckets: buckets, priorConfidence: 14)
@@ -204,13 +227,15 @@ public struct FormatProfile: Sendable {
       flags: flagsVersion2, maps: mapsVersion2, text: textModelVersion2, passSeeds: .splitMix64)
   }
 
-  /// Version 4: thumbnails up to 1024 a side (10 bits for the long side), and each string
-  /// coded by the trained model or raw, whichever is shorter.
+  /// Version 4: thumbnails up to the image's own size (field 9 takes the bits of the image's
+  /// long side less one, at least 10), and each string coded by the trained model or raw,
+  /// whichever is shorter.
   public static let version4 = build {
     try FormatProfile(
       version: 4,
       thumbnail: thumbnailVersion2Quantiser(
-        maxSide: 1024, longSideBits: 10, atMostImageSide: true, models: CoefficientCoder.ModelGroup.allCases,
+        maxSide: Container.maxSide, longSideBits: 10, atMostImageSide: true, longSideBitsFollowImage: true,
+        models: CoefficientCoder.ModelGroup.allCases,
         zero: [24000, 24000, 8000, 22000], greaterOne: [30000, 18000, 20000],
         priors: ThumbnailPriors.table, buckets: ThumbnailPriors.buckets),
       flags: flagsVersion2, maps: mapsVersion2,

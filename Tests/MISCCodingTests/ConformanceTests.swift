@@ -269,6 +269,9 @@ enum ConformanceCorpus {
         c("v4-thumbnail-600-portrait", 900, 1350, level: 1, thumb: 600, quality: 10, seed: 25),
         c("v4-raw-text", 768, 512, level: 2, overview: emoji + emoji,
           items: [item("🚲🚲", "🔴🔴🔴", map(8, 8, seed: 17)), item("bicycle", english, nil)], thumb: 300, quality: 8, seed: 26),
+        // Field 9 widened by the image: 12 bits at 6000 a side, 11 at 1500 (the image's own size).
+        c("v4-thumbnail-2000", 6000, 4000, level: 0, thumb: 2000, quality: 2, seed: 27),
+        c("v4-thumbnail-image-size", 1500, 1000, level: 1, overview: "A bicycle.", thumb: 1500, quality: 3, seed: 28),
       ]
     }
     return cases

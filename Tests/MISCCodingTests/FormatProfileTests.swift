@@ -24,7 +24,7 @@ import Testing
     let t = v3.thumbnail
     func thumbnail(models: [CoefficientCoder.ModelGroup]? = nil, zero: [Int32]? = nil, priors: [UInt16]? = nil) -> FormatProfile.Thumbnail {
       FormatProfile.Thumbnail(
-        maxSide: t.maxSide, longSideBits: t.longSideBits, atMostImageSide: t.atMostImageSide, lumaSteps: t.lumaSteps, coStepScale: t.coStepScale,
+        maxSide: t.maxSide, longSideBits: t.longSideBits, atMostImageSide: t.atMostImageSide, longSideBitsFollowImage: t.longSideBitsFollowImage, lumaSteps: t.lumaSteps, coStepScale: t.coStepScale,
         cgStepScale: t.cgStepScale, reconstructionBias: t.reconstructionBias, deadZoneRounding: t.deadZoneRounding,
         lowStepScale: t.lowStepScale, lowStepLimit: t.lowStepLimit, levelOffset: t.levelOffset, models: models ?? t.models,
         zeroMixerWeights: zero ?? t.zeroMixerWeights, greaterOneMixerWeights: t.greaterOneMixerWeights,
@@ -71,6 +71,41 @@ import Testing
     }
     bytes = try Container.encode(Container.Contents(width: 64, height: 64, level: 0, thumbnail: thumbnail), thumbnailQuality: 10).bytes
     #expect(try Container.decode(bytes).contents.thumbnail?.width == 64)
+  }
+
+  /// Version 4's field 9 takes the bits of the image's long side less one, never fewer than 10:
+  /// files of images up to 1024 a side keep the 10-bit field, and a thumbnail may be as large as
+  /// its image. Versions 2 and 3 keep 8 bits and the 256 cap.
+  @Test func version4LongSideFieldFollowsTheImage() throws {
+    let t = FormatProfile.version4.thumbnail
+    for (side, bits) in [(1, 10), (2, 10), (768, 10), (1024, 10), (1025, 11), (2048, 11), (2049, 12), (4000, 12), (6000, 13), (65535, 16)] {
+      #expect(t.longSideBits(imageLongSide: side) == bits, "image long side \(side)")
+      #expect(t.maxSide(imageLongSide: side) == side)
+    }
+    for profile in [FormatProfile.version2, .version3] {
+      #expect(profile.thumbnail.longSideBits(imageLongSide: 65535) == 8)
+      #expect(profile.thumbnail.maxSide(imageLongSide: 4000) == 256)
+    }
+    // A thumbnail of the image's own size above 1024 round-trips, its field 11 bits wide.
+    let (w, h) = (1500, 1000)
+    let rgb = (0..<(w * h * 3)).map { UInt8(truncatingIfNeeded: ($0 / 3 % w) / 6 + $0 % 3 * 40) }
+    let contents = Container.Contents(width: w, height: h, level: 0, thumbnail: Container.Thumbnail(width: w, height: h, rgb: rgb))
+    let file = try Container.encode(contents, thumbnailQuality: 20, profile: .version4)
+    let decoded = try Container.decode(file.bytes).contents.thumbnail
+    #expect(decoded?.width == w && decoded?.height == h)
+    // A field that follows the image needs thumbnails bounded by the image.
+    let v4 = FormatProfile.version4
+    #expect(throws: CodingError.self) {
+      try FormatProfile(
+        version: 4,
+        thumbnail: .init(maxSide: t.maxSide, longSideBits: t.longSideBits, atMostImageSide: false, longSideBitsFollowImage: true,
+                         lumaSteps: t.lumaSteps, coStepScale: t.coStepScale, cgStepScale: t.cgStepScale,
+                         reconstructionBias: t.reconstructionBias, deadZoneRounding: t.deadZoneRounding,
+                         lowStepScale: t.lowStepScale, lowStepLimit: t.lowStepLimit, levelOffset: t.levelOffset, models: t.models,
+                         zeroMixerWeights: t.zeroMixerWeights, greaterOneMixerWeights: t.greaterOneMixerWeights,
+                         priors: t.priors, priorBuckets: t.priorBuckets, priorConfidence: t.priorConfidence),
+        flags: v4.flags, maps: v4.maps, text: v4.text, passSeeds: v4.passSeeds)
+    }
   }
 
   /// The seed functions, pinned against published reference values.

@@ -42,6 +42,20 @@ enum Photos {
     }
   }
 
+  /// Version 4 has no cap on the thumbnail but the image's own size: when the budget gives a
+  /// 1600x1200 image's own pixels enough bits, the thumbnail is the image's size, above version
+  /// 3's 256 and the 1024 version 4 first had, and the budget is filled.
+  @Test func largeBudgetsGetThumbnailsAbove1024() async throws {
+    let path = Photos.paths[0]
+    let image = Resample.bicubic(try Photos.load(path), width: 1600, height: 1200)
+    let result = try await MISCEncoder(configuration: .init(target: .bitsPerPixel(0.2))).encode(image)
+    #expect(result.thumbnailSize.map { $0.width == 1600 && $0.height == 1200 } == true, "\(String(describing: result.thumbnailSize))")
+    #expect(result.bytes.count <= result.budgetBytes && result.bytes.count >= result.budgetBytes * 97 / 100,
+            "\(result.bytes.count) of \(result.budgetBytes) bytes")
+    let decoded = try await MISCDecoder().decode(result.bytes)
+    #expect(abs(PSNR.psnr(decoded.image, image) - result.referencePSNR) < 1e-9)
+  }
+
   /// Rate control fills the budget: on Kodak, at least 97% of it on average at every rate it
   /// is measured at (docs/THUMBNAIL.md), and never more than all of it.
   @Test(arguments: [0.02, 0.05, 0.1, 0.2])

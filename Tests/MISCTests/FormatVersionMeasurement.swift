@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 @testable import MISC
-import MISCCoding
+@testable import MISCCoding
 import MISCImage
 
 /// Version 3 against version 4, measured on request (figures for docs/FORMAT.md and the issue):
@@ -108,6 +108,55 @@ import MISCImage
       let images = photos.map(\.image)
       for bpp in [0.02, 0.1] {
         for version in [3, 4] { print(set + " " + (try await Self.measure(images, bpp: bpp, version: version))) }
+      }
+    }
+  }
+
+  /// What a cap on the thumbnail's side costs on the large photos: the rate control with version
+  /// 4's profile (thumbnails up to the image's own size) against the same profile capped at 1024
+  /// (version 4 as first drafted) and at 2048 (hypothetical profiles, never written to a file).
+  ///
+  ///     MISC_MEASURE_FORMAT=1 MISC_DATA=/work/shared/data swift test --filter FormatVersionMeasurement/thumbnailCap
+  @Test func thumbnailCap() async throws {
+    guard Self.enabled else { return }
+    let v4 = FormatProfile.version4
+    func capped(_ maxSide: Int, bits: Int) throws -> FormatProfile {
+      let t = v4.thumbnail
+      return try FormatProfile(
+        version: 4,
+        thumbnail: .init(maxSide: maxSide, longSideBits: bits, atMostImageSide: true, longSideBitsFollowImage: false,
+                         lumaSteps: t.lumaSteps, coStepScale: t.coStepScale, cgStepScale: t.cgStepScale,
+                         reconstructionBias: t.reconstructionBias, deadZoneRounding: t.deadZoneRounding,
+                         lowStepScale: t.lowStepScale, lowStepLimit: t.lowStepLimit, levelOffset: t.levelOffset,
+                         models: t.models, zeroMixerWeights: t.zeroMixerWeights,
+                         greaterOneMixerWeights: t.greaterOneMixerWeights, priors: t.priors, priorBuckets: t.priorBuckets,
+                         priorConfidence: t.priorConfidence),
+        flags: v4.flags, maps: v4.maps, text: v4.text, passSeeds: v4.passSeeds)
+    }
+    let profiles = [("cap 1024", try capped(1024, bits: 10)), ("cap 2048", try capped(2048, bits: 11)), ("version 4", v4)]
+    for (set, photos) in [("mosaic", try Self.stitchedPhotos()), ("aigi", try Self.largePhotos())] {
+      for bpp in [0.02, 0.05, 0.1, 0.2] {
+        for (name, profile) in profiles {
+          var bytes = 0.0, budget = 0.0, psnr = 0.0, seconds = 0.0, sides: [Int] = []
+          for (_, image) in photos {
+            let target = RateTarget.bitsPerPixel(bpp)
+            let prefix = try Container.Prefix(
+              Container.Contents(width: image.width, height: image.height, level: target.levelCode),
+              profile: profile)
+            let budgetBytes = target.budgetBytes(pixels: image.pixelCount)
+            let start = Date()
+            let choice = try #require(RateControl().choose(image: image, prefix: prefix, budgetBytes: budgetBytes))
+            seconds += Date().timeIntervalSince(start)
+            bytes += Double(choice.encoded.bytes.count)
+            budget += Double(budgetBytes)
+            psnr += choice.referencePSNR
+            sides.append(choice.thumbnailSize.map { max($0.width, $0.height) } ?? 0)
+          }
+          let n = Double(photos.count)
+          print(String(format: "%@ %.2f bpp %@: %5.1f%% of the budget, I_ref %6.3f dB, %.2f s/image, long sides %@",
+                       set as NSString, bpp, name as NSString, 100 * bytes / budget, psnr / n, seconds / n,
+                       sides.map(String.init).joined(separator: ",") as NSString))
+        }
       }
     }
   }
