@@ -1,5 +1,5 @@
 /// The thumbnail codec: a lossy, header-free transform codec for small RGB images (1...256 a side in
-/// format versions 2 and 3, 1...1024 from version 4; `FormatProfile.Thumbnail`).
+/// format versions 2 and 3; from version 4 up to the image's own size; `FormatProfile.Thumbnail`).
 ///
 /// YCoCg colour, an integer CDF 9/7 wavelet normalised so one step size is MSE-optimal, dead-zone
 /// quantisation with rate-distortion pruning, and context-adaptive binary arithmetic coding of the
