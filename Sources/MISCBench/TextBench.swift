@@ -23,6 +23,8 @@ public enum TextBench {
   /// The sizes of one text.
   public struct Line: Codable, Sendable {
     public var words: Int
+    /// Characters (extended grapheme clusters), for text without spaces.
+    public var characters: Int
     public var utf8Bytes: Int
     /// Bits per method, keyed by `Method.rawValue`.
     public var bits: [String: Int]
@@ -38,12 +40,17 @@ public enum TextBench {
     public var meanBitsPerWord: Double
     /// Total bits over total words.
     public var pooledBitsPerWord: Double
+    /// Total bits over total characters.
+    public var pooledBitsPerCharacter: Double
     public var totalBits: Int
   }
 
   public struct Report: Codable, Sendable {
+    /// The format version whose text coder ran.
+    public var formatVersion: Int
     public var texts: Int
     public var words: Int
+    public var characters: Int
     public var lines: [Line]
     public var summaries: [Summary]
     /// The text coder's total encode and decode times (seconds) and decode speed (UTF-8 KB/s).
@@ -64,27 +71,29 @@ public enum TextBench {
     text.split(whereSeparator: { $0.isWhitespace }).count
   }
 
-  /// The bytes of `text` coded alone by the text coder.
-  public static func miscBytes(_ text: String) -> [UInt8] {
-    var coder = TextCoder()
+  /// The bytes of `text` coded alone by the text coder of format `profile`.
+  public static func miscBytes(_ text: String, profile: FormatProfile = .current) throws -> [UInt8] {
+    var coder = try TextCoder(profile: profile)
     var encoder = RangeEncoder()
     coder.encode(text, to: &encoder)
     return encoder.finish()
   }
 
-  /// Run every method on every text. `progress` receives (done, total).
-  public static func run(texts: [String], progress: ((Int, Int) -> Void)? = nil) throws -> Report {
+  /// Run every method on every text, the text coder as format `profile` codes it. `progress`
+  /// receives (done, total).
+  public static func run(texts: [String], profile: FormatProfile = .current,
+                         progress: ((Int, Int) -> Void)? = nil) throws -> Report {
     for text in texts where text.utf8.count > TextCoder.maxBytes {
       throw Failure(description: "a text has \(text.utf8.count) UTF-8 bytes; the coder takes at most \(TextCoder.maxBytes)")
     }
     // Our coder, timed, with a decode check.
     let clock = ContinuousClock()
     var coded: [[UInt8]] = []
-    let encodeTime = clock.measure { coded = texts.map(miscBytes) }
+    let encodeTime = try clock.measure { coded = try texts.map { try miscBytes($0, profile: profile) } }
     var decoded: [String] = []
     let decodeTime = try clock.measure {
       decoded = try coded.map { bytes in
-        var coder = TextCoder()
+        var coder = try TextCoder(profile: profile)
         var decoder = RangeDecoder(bytes)
         return try coder.decode(from: &decoder)
       }
@@ -102,20 +111,23 @@ public enum TextBench {
       bits[Method.raw.rawValue] = input.count * 8
       let words = wordCount(text)
       let perWord = bits.mapValues { Double($0) / Double(max(words, 1)) }
-      lines.append(Line(words: words, utf8Bytes: input.count, bits: bits, bitsPerWord: perWord))
+      lines.append(Line(words: words, characters: text.count, utf8Bytes: input.count, bits: bits, bitsPerWord: perWord))
       progress?(index + 1, texts.count)
     }
     let totalWords = lines.reduce(0) { $0 + $1.words }
+    let totalCharacters = lines.reduce(0) { $0 + $1.characters }
     let summaries = Method.allCases.map { method -> Summary in
       let total = lines.reduce(0) { $0 + ($1.bits[method.rawValue] ?? 0) }
       let mean = lines.reduce(0.0) { $0 + ($1.bitsPerWord[method.rawValue] ?? 0) } / Double(max(lines.count, 1))
       return Summary(method: method.rawValue, label: method.label, meanBitsPerWord: mean,
-                     pooledBitsPerWord: Double(total) / Double(max(totalWords, 1)), totalBits: total)
+                     pooledBitsPerWord: Double(total) / Double(max(totalWords, 1)),
+                     pooledBitsPerCharacter: Double(total) / Double(max(totalCharacters, 1)), totalBits: total)
     }
     let totalBytes = lines.reduce(0) { $0 + $1.utf8Bytes }
     let decodeSeconds = seconds(decodeTime)
     return Report(
-      texts: texts.count, words: totalWords, lines: lines, summaries: summaries,
+      formatVersion: profile.version, texts: texts.count, words: totalWords, characters: totalCharacters,
+      lines: lines, summaries: summaries,
       miscEncodeSeconds: seconds(encodeTime), miscDecodeSeconds: decodeSeconds,
       miscDecodeKBPerSecond: Double(totalBytes) / 1000 / max(decodeSeconds, 1e-9),
       modelIdentifier: (try? TextModel.shared.get()).map { String($0.identifier, radix: 16) } ?? "unavailable")

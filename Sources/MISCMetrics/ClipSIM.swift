@@ -64,9 +64,13 @@ public struct ClipSIM: FullReferenceMetric {
     return vision.projection(vision.postLayerNorm(hidden.rows(0..<1))).reshaped([vision.projection.outputs])
   }
 
-  /// cos(e_ref, e_dist), computed in Double from the Float32 embeddings.
+  /// cos(e_ref, e_dist), computed in Double from the Float32 embeddings. The two images go
+  /// through the tower in one packed pass (`hiddenStates(packing:)`), as PyTorch runs a batch of two.
   public func score(reference: Image, distorted: Image) throws -> Double {
-    Self.cosine(embedding(reference), embedding(distorted))
+    let (states, sequences) = vision.hiddenStates(packing: [preprocessor(reference), preprocessor(distorted)])
+    let classTokens = Tensor.concatenatingRows(sequences.map { states.rows($0.lowerBound..<($0.lowerBound + 1)) })
+    let embeddings = vision.projection(vision.postLayerNorm(classTokens))
+    return Self.cosine(embeddings.rows(0..<1), embeddings.rows(1..<2))
   }
 
   /// The cosine of two vectors of the same length; 0 when either is zero.

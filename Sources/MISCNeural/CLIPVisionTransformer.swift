@@ -51,6 +51,21 @@ public struct CLIPVisionTransformer: Sendable {
     return x
   }
 
+  /// The last hidden states of several images in one pass: their tokens packed row after row,
+  /// each image attending only to its own, so every matrix product runs on all of them at once.
+  /// Returns the packed states [images × tokens, width] and each image's rows.
+  public func hiddenStates(packing images: [Tensor]) -> (states: Tensor, sequences: [Range<Int>]) {
+    let embedded = images.map(embed)
+    var sequences: [Range<Int>] = []
+    for tokens in embedded.map({ $0.shape[0] }) {
+      let start = sequences.last?.upperBound ?? 0
+      sequences.append(start..<(start + tokens))
+    }
+    var x = Tensor.concatenatingRows(embedded)
+    for layer in layers { x = layer(x, sequences: sequences) }
+    return (x, sequences)
+  }
+
   /// Per-token features and the pooled embedding (the class token's row).
   public func callAsFunction(_ pixels: Tensor) -> CLIPImageFeatures {
     let tokens = projection(postLayerNorm(hiddenStates(pixels)))
