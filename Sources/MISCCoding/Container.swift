@@ -26,6 +26,11 @@ public enum Container {
   /// Images up to this many pixels (4 MP, about 50 MB to decode) pass the rate check whatever
   /// their size: a tiny file of a small image is harmless.
   public static let rateCheckFreePixels = 4_000_000
+  /// The same bound for the thumbnail, which from version 4 may be as large as the image: one of
+  /// more than `rateCheckFreePixels` must come with at least this many file bits a thumbnail
+  /// pixel, so a small file cannot make the reader decode 100 MP of garbage. The encoder's
+  /// thumbnails get about 0.1 bits a pixel (`RateControl.targetBitsPerPixel`), ten times this.
+  public static let minThumbnailBitsPerPixel = 0.01
   public static let maxItems = 3
   /// Readers refuse larger files, and the encoder's budget never exceeds this: at its highest
   /// rate, 1 bpp, an image of up to 134 megapixels fits.
@@ -325,7 +330,13 @@ public enum Container {
         throw CodingError("thumbnail", "long side \(longSide) is above the image's \(max(width, height))")
       }
       let size = thumbnailSize(imageWidth: width, imageHeight: height, longSide: longSide)
-      guard size.width * size.height <= maxThumbnailPixels else {
+      let thumbnailPixels = size.width * size.height
+      if minBitsPerPixel > 0 && thumbnailPixels > rateCheckFreePixels
+        && Double(bytes.count * 8) < minThumbnailBitsPerPixel * Double(thumbnailPixels) {
+        throw CodingError("thumbnail", "\(size.width)x\(size.height) in a file of \(bytes.count) bytes, fewer than "
+                            + "\(minThumbnailBitsPerPixel) bits a thumbnail pixel (a decompression bomb)")
+      }
+      guard thumbnailPixels <= maxThumbnailPixels else {
         throw CodingError("thumbnail", "\(size.width)x\(size.height), more than the reader's \(maxThumbnailPixels) pixels")
       }
       let rgb = try ThumbnailCodec.decode(width: size.width, height: size.height, from: &decoder, profile: profile)

@@ -206,6 +206,39 @@ func fullContents(quality: Int = 3) -> Container.Contents {
     #expect(try Container.decode(real).contents.width == 3000)
   }
 
+  /// A version-4 thumbnail may be as large as its image, so the bomb bound covers it too: a file
+  /// of a few bytes that declares a 6-MP thumbnail is refused before the thumbnail is decoded.
+  @Test func thumbnailBombIsRefused() throws {
+    let profile = FormatProfile.version4
+    func file(thumbnailLongSide: Int, padding: Int) -> [UInt8] {
+      var encoder = RangeEncoder()
+      DimensionCode.encode(3000, to: &encoder)
+      DimensionCode.encode(2000, to: &encoder)
+      encoder.encodeBits(0, count: 2)
+      encoder.encodeBits(0, count: 2)
+      encoder.encode(bit: true, p1: profile.flags.noOverviewP1)
+      encoder.encode(bit: true, p1: profile.flags.thumbnailPresentP1)
+      encoder.encodeBits(UInt32(thumbnailLongSide - 1), count: profile.thumbnail.longSideBits(imageLongSide: 3000))
+      for _ in 0..<padding { encoder.encodeBits(0x5A, count: 8) }
+      var bytes = [Container.magic | UInt8(profile.version), 0, 0] + encoder.finish()
+      let crc = Container.checksum(bytes)
+      bytes[1] = UInt8(crc >> 8)
+      bytes[2] = UInt8(crc & 0xFF)
+      return bytes
+    }
+    /// Whether decoding stops at the bound (any other outcome: decoded, or refused for another reason).
+    func refusedAsBomb(_ bytes: [UInt8], minBitsPerPixel: Double = Container.defaultMinBitsPerPixel) -> Bool {
+      do { _ = try Container.decode(bytes, minBitsPerPixel: minBitsPerPixel) } catch { return "\(error)".contains("decompression bomb") }
+      return false
+    }
+    // 100 bytes pass the image's bound (75 bytes for 6 MP) but not the thumbnail's.
+    #expect(refusedAsBomb(file(thumbnailLongSide: 3000, padding: 100)))
+    // 6 MP of thumbnail need 7.5 KB; the check can be turned off; at 2000x1333 (2.7 MP) it does not apply.
+    #expect(!refusedAsBomb(file(thumbnailLongSide: 3000, padding: 7600)))
+    #expect(!refusedAsBomb(file(thumbnailLongSide: 3000, padding: 4), minBitsPerPixel: 0))
+    #expect(!refusedAsBomb(file(thumbnailLongSide: 2000, padding: 100)))
+  }
+
   /// Garbage behind a valid header and check value must still fail cleanly or decode: never trap.
   @Test func garbageBodiesWithValidChecksums() {
     var rng = SplitMix64(seed: 99)
