@@ -126,33 +126,27 @@ enum Winograd {
     let (inputs, outputs) = (shape.inputs, shape.outputs)
     let tiles = shape.tilesY * shape.tilesX
     let buffers = Buffers(input: input, kernel: kernel, bias: bias, output: output, transformed: transformed, products: products)
-    let threads = Gemm.threads
     var first = 0
     while first < tiles {
       let n = min(blockTiles, tiles - first)
       let span = first..<first + n
-      // The transforms are split over channels on the BLAS threads when the block is large enough to pay.
-      let inputParts = 16 * inputs * n >= 1 << 16 ? min(threads, inputs) : 1
-      if inputParts > 1 {
-        DispatchQueue.concurrentPerform(iterations: inputParts) { part in
-          transformInput(shape, buffers, channels: inputs * part / inputParts..<inputs * (part + 1) / inputParts, tiles: span)
-        }
-      } else {
-        transformInput(shape, buffers, channels: 0..<inputs, tiles: span)
-      }
+      forChannelParts(inputs, tiles: n) { transformInput(shape, buffers, channels: $0, tiles: span) }
       for element in 0..<16 {
         Gemm.multiply(m: outputs, n: n, k: inputs, a: kernel + element * outputs * inputs, lda: inputs,
                       b: transformed + element * inputs * n, ldb: n, c: products + element * outputs * n, ldc: n)
       }
-      let outputParts = 16 * outputs * n >= 1 << 16 ? min(threads, outputs) : 1
-      if outputParts > 1 {
-        DispatchQueue.concurrentPerform(iterations: outputParts) { part in
-          transformOutput(shape, buffers, channels: outputs * part / outputParts..<outputs * (part + 1) / outputParts, tiles: span)
-        }
-      } else {
-        transformOutput(shape, buffers, channels: 0..<outputs, tiles: span)
-      }
+      forChannelParts(outputs, tiles: n) { transformOutput(shape, buffers, channels: $0, tiles: span) }
       first += n
+    }
+  }
+
+  /// Runs `body` over `0..<channels`, split into parts on the BLAS threads when the block (16
+  /// elements of `channels` x `tiles`) is large enough to pay, else in one call.
+  private static func forChannelParts(_ channels: Int, tiles: Int, _ body: @Sendable (Range<Int>) -> Void) {
+    let parts = 16 * channels * tiles >= 1 << 16 ? min(Gemm.threads, channels) : 1
+    guard parts > 1 else { return body(0..<channels) }
+    DispatchQueue.concurrentPerform(iterations: parts) { part in
+      body(channels * part / parts..<channels * (part + 1) / parts)
     }
   }
 
