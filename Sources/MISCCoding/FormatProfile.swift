@@ -62,11 +62,6 @@ public struct FormatProfile: Sendable {
       return max(longSideBits, Int.bitWidth - (max(imageLongSide, 1) - 1).leadingZeroBitCount)
     }
 
-    /// The largest thumbnail side of an image whose long side is `imageLongSide`.
-    public func maxSide(imageLongSide: Int) -> Int {
-      atMostImageSide ? min(maxSide, imageLongSide) : maxSide
-    }
-
     /// Whether the gradient models feed the mixers (from version 3).
     var gradientContexts: Bool { models.contains(.zeroGradient) }
     /// How many adaptive bits the models hold.
