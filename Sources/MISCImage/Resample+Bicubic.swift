@@ -30,33 +30,38 @@ extension Resample {
   /// Resamples each row in `rows` of `image` to `kernel.outputSize` columns.
   private static func horizontalPass(_ image: Image, rows: Range<Int>, kernel: PillowBicubicKernel) -> Image {
     let outWidth = kernel.outputSize
-    let ksize = kernel.ksize
     let pixels = image.pixels.withUnsafeBufferPointer { src in
       kernel.coefficients.withUnsafeBufferPointer { coefficients in
         [UInt8](unsafeUninitializedCapacity: rows.count * outWidth * 3) { dst, initialized in
           for (outY, y) in rows.enumerated() {
-            let srcRow = y * image.width * 3
-            let dstRow = outY * outWidth * 3
-            for x in 0..<outWidth {
-              let start = kernel.starts[x], count = kernel.counts[x]
-              var r = PillowBicubicKernel.rounding, g = r, b = r
-              for k in 0..<count {
-                let c = coefficients[x * ksize + k]
-                let s = srcRow + (start + k) * 3
-                r += Int(src[s]) * c
-                g += Int(src[s + 1]) * c
-                b += Int(src[s + 2]) * c
-              }
-              dst[dstRow + x * 3] = PillowBicubicKernel.clip8(r)
-              dst[dstRow + x * 3 + 1] = PillowBicubicKernel.clip8(g)
-              dst[dstRow + x * 3 + 2] = PillowBicubicKernel.clip8(b)
-            }
+            horizontalRow(src.baseAddress! + y * image.width * 3, to: dst.baseAddress! + outY * outWidth * 3,
+                          kernel: kernel, coefficients: coefficients)
           }
           initialized = rows.count * outWidth * 3
         }
       }
     }
     return Image(width: outWidth, height: rows.count, pixels: pixels)
+  }
+
+  /// One source row resampled to `kernel.outputSize` columns (`coefficients`: the kernel's).
+  private static func horizontalRow(_ source: UnsafePointer<UInt8>, to out: UnsafeMutablePointer<UInt8>,
+                                    kernel: PillowBicubicKernel, coefficients: UnsafeBufferPointer<Int>) {
+    let ksize = kernel.ksize
+    for x in 0..<kernel.outputSize {
+      let start = kernel.starts[x], count = kernel.counts[x]
+      var r = PillowBicubicKernel.rounding, g = r, b = r
+      for k in 0..<count {
+        let c = coefficients[x * ksize + k]
+        let s = (start + k) * 3
+        r += Int(source[s]) * c
+        g += Int(source[s + 1]) * c
+        b += Int(source[s + 2]) * c
+      }
+      out[x * 3] = PillowBicubicKernel.clip8(r)
+      out[x * 3 + 1] = PillowBicubicKernel.clip8(g)
+      out[x * 3 + 2] = PillowBicubicKernel.clip8(b)
+    }
   }
 
   /// Resamples every column of `image` to `kernel.outputSize` rows; kernel indices are rows of `image`.
@@ -120,20 +125,7 @@ extension Resample {
                 tags[slot] = y
                 let source = src.baseAddress! + y * image.width * 3
                 if let kernel = horizontal {
-                  for x in 0..<width {
-                    let start = kernel.starts[x], count = kernel.counts[x]
-                    var r = PillowBicubicKernel.rounding, g = r, b = r
-                    for k in 0..<count {
-                      let c = kernel.coefficients[x * kernel.ksize + k]
-                      let s = (start + k) * 3
-                      r += Int(source[s]) * c
-                      g += Int(source[s + 1]) * c
-                      b += Int(source[s + 2]) * c
-                    }
-                    out[x * 3] = PillowBicubicKernel.clip8(r)
-                    out[x * 3 + 1] = PillowBicubicKernel.clip8(g)
-                    out[x * 3 + 2] = PillowBicubicKernel.clip8(b)
-                  }
+                  kernel.coefficients.withUnsafeBufferPointer { horizontalRow(source, to: out, kernel: kernel, coefficients: $0) }
                 } else {
                   out.update(from: source, count: rowLength)
                 }
