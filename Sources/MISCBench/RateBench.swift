@@ -113,11 +113,13 @@ public enum RateBench {
                   oursBudgetUse: rows.map { Double($0.ours.bytes) / Double($0.budgetBytes) }.reduce(0, +) / n)
   }
 
-  /// The thumbnail long sides the pixel path and the WebP row try, smallest first (sizes above
-  /// the format's largest thumbnail side or the image's long side are skipped).
+  /// The thumbnail long sides the pixel path and the WebP row try, smallest first, up to WebP's
+  /// largest side; sizes above the format's largest thumbnail side or the image's long side are
+  /// skipped. Version 4's thumbnails may be as large as the image, so the reference rows may too.
   static let longSides = [4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 36, 40, 44, 48, 52, 56,
                           64, 72, 80, 88, 96, 112, 128, 144, 160, 192, 224, 256,
-                          288, 320, 352, 384, 448, 512, 576, 640, 704, 768, 896, 1024]
+                          288, 320, 352, 384, 448, 512, 576, 640, 704, 768, 896, 1024,
+                          1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096, 5120, 6144, 8192, 12288, 16383]
 
   static func upsampledPSNR(_ thumbnail: Image, _ image: Image) -> Double {
     PSNR.psnr(Resample.bicubic(thumbnail, width: image.width, height: image.height), image)
